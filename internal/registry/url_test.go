@@ -1,0 +1,66 @@
+package registry
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormalizeBaseURL(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		in, want, errHas string
+	}{
+		"https":             {in: "https://registry.capisc.io", want: "https://registry.capisc.io"},
+		"trailing slash":    {in: "https://registry.capisc.io/", want: "https://registry.capisc.io"},
+		"path kept":         {in: "https://example.com/capiscio/", want: "https://example.com/capiscio"},
+		"loopback http":     {in: "http://127.0.0.1:8080", want: "http://127.0.0.1:8080"},
+		"localhost http":    {in: "http://localhost:8080/", want: "http://localhost:8080"},
+		"ipv6 loopback":     {in: "http://[::1]:9000", want: "http://[::1]:9000"},
+		"empty":             {in: "", errHas: "empty"},
+		"spaces":            {in: " https://x.io", errHas: "spaces"},
+		"relative":          {in: "registry.capisc.io", errHas: "https://"},
+		"ftp":               {in: "ftp://registry.capisc.io", errHas: "https://"},
+		"remote http":       {in: "http://registry.capisc.io", errHas: "loopback"},
+		"private http":      {in: "http://10.0.0.1", errHas: "loopback"},
+		"query":             {in: "https://x.io/?a=1", errHas: "query"},
+		"empty query":       {in: "https://x.io/?", errHas: "query"},
+		"fragment":          {in: "https://x.io/#frag", errHas: "fragment"},
+		"user info":         {in: "https://user:pw@x.io", errHas: "user info"},
+		"no host":           {in: "https://", errHas: "no host"},
+		"port zero":         {in: "https://x.io:0", errHas: "port"},
+		"port out of range": {in: "https://x.io:70000", errHas: "port"},
+		"bad escape":        {in: "https://x.io/%zz", errHas: "parse"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, err := NormalizeBaseURL(tc.in)
+			if tc.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+					t.Fatalf("NormalizeBaseURL(%q) = %q, %v; want error containing %q", tc.in, got, err, tc.errHas)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("NormalizeBaseURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaultDomain(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"https://registry.capisc.io":     "registry.capisc.io",
+		"https://registry.capisc.io:443": "registry.capisc.io",
+		"http://localhost:8080":          "localhost:8080",
+		"http://127.0.0.1:80/":           "127.0.0.1",
+		"https://x.io:8443/base":         "x.io:8443",
+		"http://[::1]:9000":              "[::1]:9000",
+	}
+	for in, want := range cases {
+		if got := DefaultDomain(in); got != want {
+			t.Errorf("DefaultDomain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
