@@ -1,0 +1,514 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Defaults applied by New.
+const (
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxRetries     = 4
+	DefaultMinBackoff     = 500 * time.Millisecond
+	DefaultMaxBackoff     = 30 * time.Second
+	DefaultUserAgent      = "terraform-provider-capiscio"
+)
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the registry's absolute http(s) URL; a trailing "/" is
+	// ignored. Plain http is accepted only for loopback hosts (INTERFACE.md).
+	BaseURL string
+	// APIKey may be empty: calls that need it then return ErrMissingAPIKey
+	// before any I/O. Public calls (BadgeStatus, JWKS, DIDDocument) never
+	// send it.
+	APIKey string
+	// RequestTimeout bounds each HTTP attempt (default 30s).
+	RequestTimeout time.Duration
+	// MaxRetries is the number of retries after the first attempt for
+	// 429/5xx/network errors. 0 means no retries; a negative value means
+	// DefaultMaxRetries (4). Providers should pass DefaultMaxRetries when
+	// the user sets nothing.
+	MaxRetries int
+	// MinBackoff and MaxBackoff bound the wait between attempts
+	// (defaults 500ms and 30s).
+	MinBackoff, MaxBackoff time.Duration
+	// UserAgent is sent on every request, e.g.
+	// "terraform-provider-capiscio/1.2.3" (default DefaultUserAgent).
+	UserAgent string
+	// HTTPClient is an optional base client, used for its Transport and Jar.
+	// It is cloned, never mutated.
+	HTTPClient *http.Client
+}
+
+// Client calls the CapiscIO registry API. It is safe for concurrent use.
+type Client struct {
+	baseURL    string
+	apiKey     string
+	userAgent  string
+	httpClient *http.Client
+	maxRetries int
+	minBackoff time.Duration
+	maxBackoff time.Duration
+
+	// Seams for tests: the clock used for Retry-After dates, the jitter
+	// source, and a hook told of every planned wait.
+	now    func() time.Time
+	jitter func() float64
+	onWait func(attempt int, wait time.Duration)
+}
+
+// New validates cfg and builds a Client.
+func New(cfg Config) (*Client, error) {
+	base, err := normalizeBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	timeout := cfg.RequestTimeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultRequestTimeout
+	case timeout < 0:
+		return nil, fmt.Errorf("registry client: request timeout must not be negative, got %s", timeout)
+	}
+	retries := cfg.MaxRetries
+	if retries < 0 {
+		retries = DefaultMaxRetries
+	}
+	minB, maxB := cfg.MinBackoff, cfg.MaxBackoff
+	if minB < 0 || maxB < 0 {
+		return nil, errors.New("registry client: backoff durations must not be negative")
+	}
+	if minB == 0 {
+		minB = DefaultMinBackoff
+	}
+	if maxB == 0 {
+		maxB = max(DefaultMaxBackoff, minB)
+	}
+	if minB > maxB {
+		return nil, fmt.Errorf("registry client: minimum backoff %s is longer than maximum backoff %s", minB, maxB)
+	}
+	if strings.ContainsAny(cfg.APIKey, "\r\n") {
+		return nil, errors.New("registry client: the API key contains a line break")
+	}
+	ua := strings.TrimSpace(cfg.UserAgent)
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+
+	var hc *http.Client
+	if cfg.HTTPClient != nil {
+		clone := *cfg.HTTPClient
+		hc = &clone
+	} else {
+		hc = cleanhttp.DefaultPooledClient()
+	}
+	hc.Timeout = timeout
+	origin := base.Scheme + "://" + base.Host
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		// Same-origin redirects only: net/http copies custom headers such
+		// as the API key header to any host it is redirected to.
+		if req.URL.Scheme+"://"+req.URL.Host != origin {
+			return errRedirectRefused
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+
+	return &Client{
+		baseURL:    base.String(),
+		apiKey:     cfg.APIKey,
+		userAgent:  ua,
+		httpClient: hc,
+		maxRetries: retries,
+		minBackoff: minB,
+		maxBackoff: maxB,
+		now:        time.Now,
+		jitter:     rand.Float64,
+	}, nil
+}
+
+// normalizeBaseURL checks the rules of INTERFACE.md: absolute http(s) URL, no
+// query, fragment or user info, plain http only for loopback hosts. A
+// trailing "/" is removed.
+func normalizeBaseURL(raw string) (*url.URL, error) {
+	fail := func(why string) error {
+		return fmt.Errorf("registry client: invalid registry URL %q: %s", raw, why)
+	}
+	if strings.TrimSpace(raw) == "" {
+		return nil, errors.New("registry client: the registry URL is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fail("not a URL")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fail("the scheme must be http or https")
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fail("the URL must be absolute, with a host")
+	case u.User != nil:
+		return nil, fail("user info is not allowed; use the API key")
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, fail("a query is not allowed")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return nil, fail("a fragment is not allowed")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fail("plain http is allowed only for a loopback host (localhost, 127.0.0.0/8, ::1); use https")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback IP address.
+func isLoopback(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// BaseURL returns the normalised registry URL, without a trailing "/".
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// request describes one API call.
+type request struct {
+	method         string
+	path           string // escaped path below the base URL
+	query          url.Values
+	body           any // marshalled as JSON when not nil
+	auth           bool
+	idempotencyKey string
+	retryable      bool
+}
+
+// reply is a 2xx reply.
+type reply struct {
+	status int
+	body   []byte
+}
+
+// do performs one API call with retries. Non-2xx replies become *APIError,
+// transport failures *RequestError.
+func (c *Client) do(ctx context.Context, r request) (*reply, error) {
+	if r.auth && c.apiKey == "" {
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, ErrMissingAPIKey)
+	}
+	var raw any // must stay a nil interface when there is no body
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: encoding the request: %w", r.method, r.path, err)
+		}
+		raw = b
+	}
+	target := c.baseURL + r.path
+	if len(r.query) > 0 {
+		target += "?" + r.query.Encode()
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: building the request: %w", r.method, r.path, err)
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.auth {
+		req.Header.Set(HeaderAPIKey, c.apiKey)
+	}
+	if r.idempotencyKey != "" {
+		req.Header.Set(HeaderIdempotencyKey, r.idempotencyKey)
+	}
+
+	st := &callState{c: c, ctx: ctx, method: r.method, path: r.path, retryable: r.retryable}
+	req.SetResponseHandler(st.readBody)
+	start := time.Now()
+	resp, err := st.retryClient().Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w: %w", ctxErr, err)
+		}
+		c.logDone(st, 0, time.Since(start))
+		return nil, &RequestError{Method: r.method, Path: r.path, Attempts: max(st.attempt, 1), Err: err}
+	}
+	c.logDone(st, resp.StatusCode, time.Since(start))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return &reply{status: resp.StatusCode, body: st.body}, nil
+	}
+	code, msg := decodeError(st.body)
+	apiErr := &APIError{
+		StatusCode: resp.StatusCode,
+		Code:       c.redact(code),
+		Message:    c.redact(msg),
+		Method:     r.method,
+		Path:       r.path,
+		Attempts:   st.attempt,
+	}
+	if ra, ok := parseRetryAfter(resp.Header, c.now()); ok {
+		apiErr.RetryAfter = ra
+	}
+	return nil, apiErr
+}
+
+// redact removes the API key from text that came from the network, in case a
+// server or proxy echoes it.
+func (c *Client) redact(s string) string {
+	if c.apiKey == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.apiKey, "***")
+}
+
+// serverPath fills {id} in a route, escaping the id.
+func serverPath(route, id string) string {
+	return strings.Replace(route, "{id}", url.PathEscape(id), 1)
+}
+
+// badgePath fills {jti} in a route, escaping the jti.
+func badgePath(route, jti string) string {
+	return strings.Replace(route, "{jti}", url.PathEscape(jti), 1)
+}
+
+func requireArg(op, name, value string) error {
+	if strings.TrimSpace(value) == "" {
+		return fmt.Errorf("registry %s: the %s must not be empty", op, name)
+	}
+	return nil
+}
+
+// decodeErr wraps a decoding failure with the call it belongs to.
+func decodeErr(method, path string, err error) error {
+	return fmt.Errorf("registry reply to %s %s: %w", method, path, err)
+}
+
+// CreateServer creates a server record: POST /v1/sdk/servers with
+// {"name","did","publicKey"}. The call is retried only when idempotencyKey
+// is not empty; it is sent as the Idempotency-Key header.
+func (c *Client) CreateServer(ctx context.Context, req CreateServerRequest, idempotencyKey string) (*Server, error) {
+	ctx = c.MaskSecrets(ctx)
+	r := request{
+		method: http.MethodPost, path: PathServers, body: req, auth: true,
+		idempotencyKey: idempotencyKey, retryable: idempotencyKey != "",
+	}
+	return c.serverCall(ctx, r)
+}
+
+// GetServer reads one server record: GET /v1/sdk/servers/{id}.
+func (c *Client) GetServer(ctx context.Context, id string) (*Server, error) {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("GetServer", "server id", id); err != nil {
+		return nil, err
+	}
+	return c.serverCall(ctx, request{method: http.MethodGet, path: serverPath(PathServer, id), auth: true, retryable: true})
+}
+
+// ListServers reads one page of the caller's servers:
+// GET /v1/sdk/servers?limit=&cursor=. A limit <= 0 leaves the registry's
+// default. nextCursor is empty on the last page.
+func (c *Client) ListServers(ctx context.Context, cursor string, limit int) (servers []Server, nextCursor string, err error) {
+	ctx = c.MaskSecrets(ctx)
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	r := request{method: http.MethodGet, path: PathServers, query: q, auth: true, retryable: true}
+	rep, err := c.do(ctx, r)
+	if err != nil {
+		return nil, "", err
+	}
+	servers, nextCursor, err = decodeServerList(rep.body)
+	if err != nil {
+		return nil, "", decodeErr(r.method, r.path, err)
+	}
+	return servers, nextCursor, nil
+}
+
+// RegisterKey registers a server's key: PUT /v1/sdk/servers/{id} with
+// {"did","publicKey"} (and "name" when set), exactly as the runtime SDK does.
+func (c *Client) RegisterKey(ctx context.Context, id string, req RegisterKeyRequest) (*Server, error) {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("RegisterKey", "server id", id); err != nil {
+		return nil, err
+	}
+	return c.serverCall(ctx, request{method: http.MethodPut, path: serverPath(PathServer, id), body: req, auth: true, retryable: true})
+}
+
+// DeleteServer deletes a server record: DELETE /v1/sdk/servers/{id}. 200 and
+// 204 are success; a 404 is returned as an error matching ErrNotFound, which
+// callers deleting a resource usually treat as success.
+func (c *Client) DeleteServer(ctx context.Context, id string) error {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("DeleteServer", "server id", id); err != nil {
+		return err
+	}
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: serverPath(PathServer, id), auth: true, retryable: true})
+	return err
+}
+
+// DisableServer disables a server record: POST /v1/sdk/servers/{id}/disable.
+func (c *Client) DisableServer(ctx context.Context, id string) (*Server, error) {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("DisableServer", "server id", id); err != nil {
+		return nil, err
+	}
+	return c.toggleServer(ctx, id, PathServerDisable)
+}
+
+// EnableServer enables a server record: POST /v1/sdk/servers/{id}/enable.
+func (c *Client) EnableServer(ctx context.Context, id string) (*Server, error) {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("EnableServer", "server id", id); err != nil {
+		return nil, err
+	}
+	return c.toggleServer(ctx, id, PathServerEnable)
+}
+
+// toggleServer posts to disable or enable. The shape of those replies is
+// undocumented (PROTOCOL.md B11 Q11): when the reply carries no server object
+// (204, or an envelope without data), the record is read back with GET.
+func (c *Client) toggleServer(ctx context.Context, id, route string) (*Server, error) {
+	r := request{method: http.MethodPost, path: serverPath(route, id), auth: true, retryable: true}
+	rep, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(rep.body)) == 0 {
+		return c.GetServer(ctx, id)
+	}
+	if top, data, perr := payload(rep.body); perr == nil && data == nil && !hasAny(top, "id", "did") {
+		return c.GetServer(ctx, id)
+	}
+	s, err := decodeServer(rep.body)
+	if err != nil {
+		return nil, decodeErr(r.method, r.path, err)
+	}
+	return s, nil
+}
+
+func hasAny(o object, keys ...string) bool {
+	_, _, ok := o.lookup(keys...)
+	return ok
+}
+
+// serverCall performs a call whose reply carries one server object.
+func (c *Client) serverCall(ctx context.Context, r request) (*Server, error) {
+	rep, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	s, err := decodeServer(rep.body)
+	if err != nil {
+		return nil, decodeErr(r.method, r.path, err)
+	}
+	return s, nil
+}
+
+// IssueBadge asks for a trust badge: POST /v1/sdk/servers/{id}/badge with {}
+// or {"domain"}. Issuance is retried: a duplicate badge is harmless.
+func (c *Client) IssueBadge(ctx context.Context, id string, req BadgeRequest) (*Badge, error) {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("IssueBadge", "server id", id); err != nil {
+		return nil, err
+	}
+	r := request{method: http.MethodPost, path: serverPath(PathServerBadge, id), body: req, auth: true, retryable: true}
+	rep, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	b, err := decodeBadge(rep.body)
+	if err != nil {
+		return nil, decodeErr(r.method, r.path, err)
+	}
+	return b, nil
+}
+
+// RevokeBadge revokes a badge by jti: POST /v1/sdk/servers/badges/{jti}/revoke
+// with {"reason"} (omitted when empty). The reply body is not needed.
+func (c *Client) RevokeBadge(ctx context.Context, jti, reason string) error {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("RevokeBadge", "badge jti", jti); err != nil {
+		return err
+	}
+	_, err := c.do(ctx, request{
+		method: http.MethodPost, path: badgePath(PathBadgeRevoke, jti),
+		body: RevokeRequest{Reason: reason}, auth: true, retryable: true,
+	})
+	return err
+}
+
+// BadgeStatus reads a badge's revocation status (public, no API key):
+// GET /v1/servers/badges/{jti}/status.
+func (c *Client) BadgeStatus(ctx context.Context, jti string) (*BadgeStatus, error) {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("BadgeStatus", "badge jti", jti); err != nil {
+		return nil, err
+	}
+	r := request{method: http.MethodGet, path: badgePath(PathServerBadgeStat, jti), retryable: true}
+	rep, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	st, err := decodeBadgeStatus(rep.body)
+	if err != nil {
+		return nil, decodeErr(r.method, r.path, err)
+	}
+	return st, nil
+}
+
+// JWKS reads the registry's public signing keys (public):
+// GET /.well-known/jwks.json.
+func (c *Client) JWKS(ctx context.Context) (*JWKS, error) {
+	ctx = c.MaskSecrets(ctx)
+	r := request{method: http.MethodGet, path: PathJWKS, retryable: true}
+	rep, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	set, err := decodeJWKS(rep.body)
+	if err != nil {
+		return nil, decodeErr(r.method, r.path, err)
+	}
+	return set, nil
+}
+
+// DIDDocument reads a server's did:web document (public):
+// GET /servers/{id}/did.json.
+func (c *Client) DIDDocument(ctx context.Context, id string) (*DIDDocument, error) {
+	ctx = c.MaskSecrets(ctx)
+	if err := requireArg("DIDDocument", "server id", id); err != nil {
+		return nil, err
+	}
+	r := request{method: http.MethodGet, path: serverPath(PathDIDDocument, id), retryable: true}
+	rep, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := decodeDIDDocument(rep.body)
+	if err != nil {
+		return nil, decodeErr(r.method, r.path, err)
+	}
+	return doc, nil
+}
