@@ -1,0 +1,193 @@
+package registryserver
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+)
+
+// caKeyFile is the CA private key in DIR, a JWK (PROTOCOL.md B2.5), mode 0600.
+const caKeyFile = "ca.jwk"
+
+// JWK members of every Ed25519 key this package writes (RFC 8037).
+const (
+	jwkKty = "OKP"
+	jwkCrv = "Ed25519"
+	jwkAlg = "EdDSA"
+	jwkUse = "sig"
+)
+
+// caJWK is the on-disk form of the CA key: a private OKP JWK.
+type caJWK struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	D   string `json:"d"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+}
+
+// ca is the badge-signing authority: one Ed25519 key and its kid.
+type ca struct {
+	priv   ed25519.PrivateKey
+	kid    string
+	header string // base64url of the JWS header, the same for every badge
+}
+
+// loadOrCreateCA reads DIR/ca.jwk, or creates it on first start with kid
+// capiscio-ca-<unix>. A file that exists but cannot be read is an error: the
+// registry never silently replaces its CA key.
+func loadOrCreateCA(dir string, now time.Time) (*ca, error) {
+	path := filepath.Join(dir, caKeyFile)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return createCA(path, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA key %s: %w", path, err)
+	}
+	c, err := parseCA(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the CA key %s is invalid: %w", path, err)
+	}
+	return c, nil
+}
+
+func createCA(path string, now time.Time) (*ca, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating the CA key: %w", err)
+	}
+	kid := "capiscio-ca-" + strconv.FormatInt(now.Unix(), 10)
+	raw, err := json.MarshalIndent(caJWK{
+		Kty: jwkKty, Crv: jwkCrv, Alg: jwkAlg, Use: jwkUse, Kid: kid,
+		X: b64(priv.Public().(ed25519.PublicKey)),
+		D: b64(priv.Seed()),
+	}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteFileAtomic(path, append(raw, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the CA key: %w", err)
+	}
+	return newCA(priv, kid), nil
+}
+
+func parseCA(raw []byte) (*ca, error) {
+	var j caJWK
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("not a JSON JWK: %w", err)
+	}
+	if j.Kty != jwkKty || j.Crv != jwkCrv {
+		return nil, fmt.Errorf("kty/crv are %q/%q, want OKP/Ed25519", j.Kty, j.Crv)
+	}
+	if j.Kid == "" {
+		return nil, errors.New("kid is empty")
+	}
+	seed, err := base64.RawURLEncoding.DecodeString(j.D)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, errors.New("d is not a base64url Ed25519 seed")
+	}
+	priv := ed25519.NewKeyFromSeed(seed)
+	if subtle.ConstantTimeCompare([]byte(b64(priv.Public().(ed25519.PublicKey))), []byte(j.X)) != 1 {
+		return nil, errors.New("x does not match d")
+	}
+	return newCA(priv, j.Kid), nil
+}
+
+func newCA(priv ed25519.PrivateKey, kid string) *ca {
+	header, _ := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Typ string `json:"typ"`
+		Kid string `json:"kid"`
+	}{jwkAlg, "JWT", kid})
+	return &ca{priv: priv, kid: kid, header: b64(header)}
+}
+
+// publicJWK is the CA's public key as served in the JWKS.
+func (c *ca) publicJWK() registry.JWK {
+	return registry.JWK{
+		Kty: jwkKty, Crv: jwkCrv, Alg: jwkAlg, Use: jwkUse, Kid: c.kid,
+		X: b64(c.priv.Public().(ed25519.PublicKey)),
+	}
+}
+
+// jwks is the key set of /.well-known/jwks.json. The signing key comes first:
+// capiscio-core takes keys[0] and ignores kid (PROTOCOL.md B2.5). A future CA
+// rotation appends retired keys after it until their badges have expired.
+func (c *ca) jwks() registry.JWKS {
+	return registry.JWKS{Keys: []registry.JWK{c.publicJWK()}}
+}
+
+// sign returns the compact JWS base64url(header).base64url(claims).base64url(sig)
+// over the JSON encoding of claims.
+func (c *ca) sign(claims any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encoding badge claims: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	input := make([]byte, 0, len(c.header)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
+	input = append(input, c.header...)
+	input = append(input, '.')
+	input = enc.AppendEncode(input, payload)
+	sig := ed25519.Sign(c.priv, input)
+	input = append(input, '.')
+	return string(enc.AppendEncode(input, sig)), nil
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// WriteFileAtomic writes data to path so that a crash leaves either the old
+// file or the complete new one: it writes a temporary file in the same
+// directory, fsyncs it, renames it over path and fsyncs the directory.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	if err := writeAndSync(tmp, data, perm); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func writeAndSync(f *os.File, data []byte, perm os.FileMode) error {
+	err := f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,133 @@
+package registryserver
+
+import (
+	"encoding/base64"
+	"net/http"
+	"time"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+)
+
+// DID document vocabulary (PROTOCOL.md B4.4).
+var didContext = []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/ed25519-2020/v1"}
+
+const (
+	didKeyFragment     = "#key-1"
+	verificationMethod = "Ed25519VerificationKey2020"
+	didJSONContentType = "application/did+json"
+)
+
+// serverStatus handles GET /v1/servers/{id}/status (public, unwrapped).
+func (s *Server) serverStatus(w http.ResponseWriter, r *http.Request) error {
+	rec, err := s.publicServer(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, registry.ServerStatus{
+		ID: rec.ID, DID: s.DID(rec.ID), Status: rec.Status, DisabledAt: rec.DisabledAt,
+	})
+	return nil
+}
+
+// badgeStatus handles GET /v1/servers/badges/{jti}/status and
+// GET /v1/badges/{jti}/status (public, unwrapped; the same document).
+func (s *Server) badgeStatus(w http.ResponseWriter, r *http.Request) error {
+	jti, err := pathUUID(r, "jti")
+	if err != nil {
+		return err
+	}
+	b, err := s.store.badge(jti)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, registry.BadgeStatus{
+		JTI: b.JTI, Sub: b.Subject, Revoked: b.Revoked, Reason: b.Reason,
+		RevokedAt: b.RevokedAt, ExpiresAt: &b.ExpiresAt,
+	})
+	return nil
+}
+
+// revocations handles GET /v1/revocations?since=RFC3339&limit=&cursor=
+// (public, unwrapped): revocations in time order.
+func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var since time.Time
+	if raw := q.Get("since"); raw != "" {
+		t, err := time.Parse(time.RFC3339, raw)
+		if err != nil {
+			return badRequest("since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", clip(raw, 40))
+		}
+		since = t
+	}
+	limit, err := pageLimit(r)
+	if err != nil {
+		return err
+	}
+	var after []byte
+	if raw := q.Get("cursor"); raw != "" {
+		if after, err = base64.RawURLEncoding.DecodeString(raw); err != nil || len(after) < 8 {
+			return badRequest("cursor is not valid; pass the nextCursor of the previous page unchanged")
+		}
+	}
+	list, next, err := s.store.listRevocations(after, since, limit)
+	if err != nil {
+		return err
+	}
+	reply := registry.RevocationList{Revocations: list, SyncedAt: s.now().UTC()}
+	if next != nil {
+		reply.NextCursor = base64.RawURLEncoding.EncodeToString(next)
+	}
+	writeJSON(w, http.StatusOK, reply)
+	return nil
+}
+
+// didDocument handles GET /servers/{id}/did.json: the did:web document with
+// the server's current key only.
+func (s *Server) didDocument(w http.ResponseWriter, r *http.Request) error {
+	rec, err := s.publicServer(r)
+	if err != nil {
+		return err
+	}
+	did := s.DID(rec.ID)
+	vm := did + didKeyFragment
+	writeJSONAs(w, http.StatusOK, didJSONContentType, registry.DIDDocument{
+		Context: didContext,
+		ID:      did,
+		VerificationMethod: []registry.VerificationMethod{{
+			ID: vm, Type: verificationMethod, Controller: did,
+			PublicKeyMultibase: keys.Multibase(rec.PublicKey),
+		}},
+		Authentication:  []string{vm},
+		AssertionMethod: []string{vm},
+	})
+	return nil
+}
+
+// jwks handles GET /.well-known/jwks.json, signing key first.
+func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, s.ca.jwks())
+	return nil
+}
+
+// health handles GET /health.
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, registry.Health{Status: "ok"})
+	return nil
+}
+
+// serveStats handles GET /debug/stats.
+func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, s.Stats())
+	return nil
+}
+
+// publicServer loads the server named by the {id} wildcard, whatever its
+// organisation.
+func (s *Server) publicServer(r *http.Request) (serverRecord, error) {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return serverRecord{}, err
+	}
+	return s.store.server(id)
+}

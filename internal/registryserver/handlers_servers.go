@@ -1,0 +1,304 @@
+package registryserver
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/google/uuid"
+)
+
+// Limits of the server routes.
+const (
+	defaultPageSize   = 100
+	maxPageSize       = 1000
+	maxNameRunes      = 200
+	maxIdempotencyKey = 255
+	defaultTrustLevel = "1" // Registered (PROTOCOL.md A9)
+	defaultNamePrefix = "MCP Server "
+)
+
+// createServer handles POST /v1/sdk/servers: 201 with the new server, or with
+// an Idempotency-Key already used for the same body, 200 with the server that
+// request created.
+func (s *Server) createServer(w http.ResponseWriter, r *http.Request) error {
+	var req registry.CreateServerRequest
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	key, err := parseIdentity(req.DID, req.PublicKey)
+	if err != nil {
+		return err
+	}
+	name, err := cleanName(req.Name)
+	if err != nil {
+		return err
+	}
+	idemKey, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	rec, replayed, err := s.store.createServer(createRequest{
+		rec:      s.newServerRecord(orgOf(r), name, key),
+		idemKey:  idemKey,
+		bodyHash: hashBody(req),
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", strings.Replace(registry.PathServer, "{id}", rec.ID, 1))
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+		return ok(w, http.StatusOK, s.toWire(rec))
+	}
+	return ok(w, http.StatusCreated, s.toWire(rec))
+}
+
+func (s *Server) newServerRecord(org, name string, key publicKey) serverRecord {
+	id := uuid.NewString()
+	if name == "" {
+		name = defaultNamePrefix + id[:8]
+	}
+	now := s.now().UTC()
+	return serverRecord{
+		ID: id, Org: org, Name: name,
+		PublicKey: key.raw, PublicKeyPEM: key.pem, DIDKey: key.didKey,
+		Status: registry.StatusActive, TrustLevel: defaultTrustLevel,
+		CreatedAt: now, UpdatedAt: now, KeyUpdatedAt: now,
+	}
+}
+
+// listServers handles GET /v1/sdk/servers?limit=&cursor=: the caller's
+// servers in creation order, with nextCursor while more remain.
+func (s *Server) listServers(w http.ResponseWriter, r *http.Request) error {
+	limit, err := pageLimit(r)
+	if err != nil {
+		return err
+	}
+	after, err := decodeSeqCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	recs, next, err := s.store.listServers(orgOf(r), after, limit)
+	if err != nil {
+		return err
+	}
+	page := make([]registry.Server, 0, len(recs))
+	for _, rec := range recs {
+		page = append(page, s.toWire(rec))
+	}
+	writeJSON(w, http.StatusOK, registry.Envelope[[]registry.Server]{Success: true, Data: page, NextCursor: encodeSeqCursor(next)})
+	return nil
+}
+
+// getServer handles GET /v1/sdk/servers/{id}.
+func (s *Server) getServer(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return err
+	}
+	rec, err := s.store.orgServer(orgOf(r), id)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, s.toWire(rec))
+}
+
+// registerKey handles PUT /v1/sdk/servers/{id} (PROTOCOL.md A3): the same key
+// is an idempotent success, a new key replaces the old one and revokes its
+// badges. An unknown id is 404; PUT never creates.
+func (s *Server) registerKey(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req registry.RegisterKeyRequest
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	key, err := parseIdentity(req.DID, req.PublicKey)
+	if err != nil {
+		return err
+	}
+	name, err := cleanName(req.Name)
+	if err != nil {
+		return err
+	}
+	rec, err := s.store.registerKey(keyChange{org: orgOf(r), id: id, key: key, name: name, now: s.now().UTC()})
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, s.toWire(rec))
+}
+
+// deleteServer handles DELETE /v1/sdk/servers/{id}: 200 with the deleted
+// server; its outstanding badges are revoked with reason server_deleted.
+func (s *Server) deleteServer(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return err
+	}
+	rec, err := s.store.deleteServer(orgOf(r), id, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, s.toWire(rec))
+}
+
+// disableServer handles POST /v1/sdk/servers/{id}/disable.
+func (s *Server) disableServer(w http.ResponseWriter, r *http.Request) error {
+	return s.setStatus(w, r, registry.StatusDisabled)
+}
+
+// enableServer handles POST /v1/sdk/servers/{id}/enable.
+func (s *Server) enableServer(w http.ResponseWriter, r *http.Request) error {
+	return s.setStatus(w, r, registry.StatusActive)
+}
+
+func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, status string) error {
+	id, err := pathUUID(r, "id")
+	if err != nil {
+		return err
+	}
+	rec, err := s.store.setStatus(orgOf(r), id, status, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, s.toWire(rec))
+}
+
+// toWire is the server object of PROTOCOL.md A7.
+func (s *Server) toWire(rec serverRecord) registry.Server {
+	return registry.Server{
+		ID:           rec.ID,
+		Name:         rec.Name,
+		DID:          s.DID(rec.ID),
+		DIDKey:       rec.DIDKey,
+		PublicKey:    rec.PublicKeyPEM,
+		Status:       rec.Status,
+		Domain:       rec.Domain,
+		TrustLevel:   rec.TrustLevel,
+		CreatedAt:    rec.CreatedAt,
+		UpdatedAt:    rec.UpdatedAt,
+		KeyUpdatedAt: rec.KeyUpdatedAt,
+	}
+}
+
+// ---- input validation ----
+
+// parseIdentity checks that publicKey is an Ed25519 SPKI PEM and did is its
+// did:key. The PEM is stored re-encoded, so every reply shows one spelling.
+func parseIdentity(did, pemInput string) (publicKey, error) {
+	if strings.TrimSpace(pemInput) == "" {
+		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidPublicKey,
+			"publicKey is required: an Ed25519 public key as an SPKI PEM (-----BEGIN PUBLIC KEY-----)")
+	}
+	pub, err := keys.ParsePublicPEM(pemInput)
+	if err != nil {
+		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidPublicKey, "publicKey: %v", err)
+	}
+	pemText, err := keys.EncodePublicPEM(pub)
+	if err != nil {
+		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidPublicKey, "publicKey: %v", err)
+	}
+	want := keys.DIDKey(pub)
+	switch did {
+	case want:
+		return publicKey{raw: pub, pem: pemText, didKey: want}, nil
+	case "":
+		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidDID, "did is required: send the did:key of publicKey (%s)", want)
+	default:
+		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidDID, "did %q is not the did:key of publicKey; expected %s", clip(did, 120), want)
+	}
+}
+
+// cleanName trims name and checks it is printable text of at most 200
+// characters. Empty stays empty (the caller picks the default).
+func cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return "", badRequest("name must be printable UTF-8 text without control characters")
+	}
+	if utf8.RuneCountInString(name) > maxNameRunes {
+		return "", badRequest("name is longer than %d characters", maxNameRunes)
+	}
+	return name, nil
+}
+
+// idempotencyKey returns the Idempotency-Key header: empty, or 1-255
+// printable ASCII characters.
+func idempotencyKey(r *http.Request) (string, error) {
+	key := r.Header.Get(registry.HeaderIdempotencyKey)
+	if len(key) > maxIdempotencyKey || strings.IndexFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) >= 0 {
+		return "", badRequest("the %s header must be 1-%d printable ASCII characters", registry.HeaderIdempotencyKey, maxIdempotencyKey)
+	}
+	return key, nil
+}
+
+// hashBody fingerprints a create request for the idempotency check. The
+// decoded fields are hashed, so JSON whitespace and field order do not matter.
+func hashBody(req registry.CreateServerRequest) string {
+	raw, _ := json.Marshal(req) // three strings always marshal
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// pathUUID returns the path wildcard name if it is a canonical (lowercase,
+// hyphenated) UUID. Anything else cannot name a record: errNotFound.
+func pathUUID(r *http.Request, name string) (string, error) {
+	v := r.PathValue(name)
+	if u, err := uuid.Parse(v); err != nil || u.String() != v {
+		return "", errNotFound
+	}
+	return v, nil
+}
+
+// pageLimit reads ?limit= (default 100, 1-1000).
+func pageLimit(r *http.Request) (int, error) {
+	raw := r.URL.Query().Get("limit")
+	if raw == "" {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > maxPageSize {
+		return 0, badRequest("limit must be a whole number from 1 to %d, got %q", maxPageSize, clip(raw, 20))
+	}
+	return n, nil
+}
+
+// Server list cursors are opaque to clients: base64url of the creation
+// sequence number of the last server on the previous page.
+func encodeSeqCursor(seq uint64) string {
+	if seq == 0 {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, seq))
+}
+
+func decodeSeqCursor(cursor string) (uint64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(raw) != 8 {
+		return 0, badRequest("cursor is not valid; pass the nextCursor of the previous page unchanged")
+	}
+	return binary.BigEndian.Uint64(raw), nil
+}
+
+// clip shortens user input quoted in error messages.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,105 @@
+package registryserver
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket and key names of the store. The layout is described in store.go.
+var (
+	bucketMeta         = []byte("meta")
+	bucketAPIKeys      = []byte("api_keys")
+	bucketServers      = []byte("servers")
+	bucketOrgServers   = []byte("org_servers")
+	bucketBadges       = []byte("badges")
+	bucketServerBadges = []byte("server_badges")
+	bucketRevocations  = []byte("revocations")
+	bucketIdempotency  = []byte("idempotency")
+
+	keySchemaVersion = []byte("schema_version")
+	keyDevKeyCreated = []byte("dev_key_created")
+)
+
+// migration moves the schema from version-1 to version. Each migration runs
+// in its own write transaction together with the bump of schema_version, so a
+// crash leaves the database either before or after it, never half way.
+type migration struct {
+	version uint64
+	name    string
+	up      func(tx *bolt.Tx) error
+}
+
+// migrations is the ordered schema history. Append only: never edit or reorder
+// an entry that has shipped, add a new one instead.
+var migrations = []migration{
+	{version: 1, name: "create buckets", up: createBucketsV1},
+}
+
+// schemaVersion is the version a fully migrated database has.
+func schemaVersion() uint64 { return migrations[len(migrations)-1].version }
+
+func createBucketsV1(tx *bolt.Tx) error {
+	for _, name := range [][]byte{
+		bucketAPIKeys, bucketServers, bucketOrgServers, bucketBadges,
+		bucketServerBadges, bucketRevocations, bucketIdempotency,
+	} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// migrate runs every migration newer than the database's schema_version. It
+// refuses a database written by a newer binary.
+func migrate(db *bolt.DB) error {
+	current, err := readSchemaVersion(db)
+	if err != nil {
+		return err
+	}
+	if current > schemaVersion() {
+		return fmt.Errorf("the registry database has schema version %d, newer than this binary supports (%d); use a newer capiscio-registry", current, schemaVersion())
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		if err := db.Update(func(tx *bolt.Tx) error { return applyMigration(tx, m) }); err != nil {
+			return fmt.Errorf("migrating the registry database to version %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+func applyMigration(tx *bolt.Tx, m migration) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	if err := m.up(tx); err != nil {
+		return err
+	}
+	return meta.Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, m.version))
+}
+
+func readSchemaVersion(db *bolt.DB) (uint64, error) {
+	var version uint64
+	err := db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return nil
+		}
+		raw := meta.Get(keySchemaVersion)
+		if raw == nil {
+			return nil
+		}
+		if len(raw) != 8 {
+			return fmt.Errorf("the registry database has a corrupt schema_version (%d bytes)", len(raw))
+		}
+		version = binary.BigEndian.Uint64(raw)
+		return nil
+	})
+	return version, err
+}

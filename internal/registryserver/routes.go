@@ -1,0 +1,125 @@
+package registryserver
+
+import (
+	"net/http"
+	"sync/atomic"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+)
+
+// PathStats serves request counts (unauthenticated, not counted itself).
+const PathStats = "/debug/stats"
+
+// access says whether a route needs an API key.
+type access int
+
+const (
+	public access = iota
+	authenticated
+)
+
+// route is one entry of the routing table.
+type route struct {
+	pattern string // a Go 1.22 ServeMux pattern, "METHOD /path/{wildcard}"
+	access  access
+	handle  handlerFunc
+}
+
+// routeTable lists every route of PROTOCOL.md A7.
+func (s *Server) routeTable() []route {
+	return []route{
+		{"POST " + registry.PathServers, authenticated, s.createServer},
+		{"GET " + registry.PathServers, authenticated, s.listServers},
+		{"GET " + registry.PathServer, authenticated, s.getServer},
+		{"PUT " + registry.PathServer, authenticated, s.registerKey},
+		{"DELETE " + registry.PathServer, authenticated, s.deleteServer},
+		{"POST " + registry.PathServerDisable, authenticated, s.disableServer},
+		{"POST " + registry.PathServerEnable, authenticated, s.enableServer},
+		{"POST " + registry.PathServerBadge, authenticated, s.issueBadge},
+		{"POST " + registry.PathBadgeRevoke, authenticated, s.revokeBadge},
+
+		{"GET " + registry.PathServerStatus, public, s.serverStatus},
+		{"GET " + registry.PathServerBadgeStat, public, s.badgeStatus},
+		{"GET " + registry.PathBadgeStatus, public, s.badgeStatus},
+		{"GET " + registry.PathRevocations, public, s.revocations},
+		{"GET " + registry.PathDIDDocument, public, s.didDocument},
+		{"GET " + registry.PathJWKS, public, s.jwks},
+		{"GET " + registry.PathHealth, public, s.health},
+	}
+}
+
+// buildHandler assembles the middleware chain around the mux:
+// recover -> log -> route (JSON 404/405) -> count -> [API key -> rate limit] -> handler.
+func (s *Server) buildHandler() http.Handler {
+	mux := http.NewServeMux()
+	table := s.routeTable()
+	s.stats = newStats(table)
+	for _, rt := range table {
+		mux.Handle(rt.pattern, s.routeHandler(rt))
+	}
+	mux.Handle("GET "+PathStats, s.serveAPI(s.serveStats))
+	return s.recoverPanics(s.logRequests(s.routeOrReject(mux)))
+}
+
+// routeHandler wraps one route's handler with its counter and, for the
+// /v1/sdk routes, the API key check and the rate limit.
+func (s *Server) routeHandler(rt route) http.Handler {
+	h := s.serveAPI(rt.handle)
+	if rt.access == authenticated {
+		h = s.requireAPIKey(s.rateLimit(h))
+	}
+	counter := s.stats.byRoute[rt.pattern]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.stats.total.Add(1)
+		counter.Add(1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Stats are the request counts of a Server since it started or since the last
+// ResetStats. Requests counts every request except those to PathStats;
+// ByRoute counts the requests each route pattern served (unrouted requests
+// count only in Requests); Panics counts handler panics, which should stay 0.
+type Stats struct {
+	Requests uint64            `json:"requests"`
+	ByRoute  map[string]uint64 `json:"byRoute"`
+	Panics   uint64            `json:"panics"`
+}
+
+// stats holds the live counters. byRoute is built once and only read after,
+// so it needs no lock.
+type stats struct {
+	total   atomic.Uint64
+	panics  atomic.Uint64
+	byRoute map[string]*atomic.Uint64
+}
+
+func newStats(table []route) *stats {
+	st := &stats{byRoute: make(map[string]*atomic.Uint64, len(table))}
+	for _, rt := range table {
+		st.byRoute[rt.pattern] = new(atomic.Uint64)
+	}
+	return st
+}
+
+// Stats returns a snapshot of the request counters.
+func (s *Server) Stats() Stats {
+	out := Stats{
+		Requests: s.stats.total.Load(),
+		Panics:   s.stats.panics.Load(),
+		ByRoute:  make(map[string]uint64, len(s.stats.byRoute)),
+	}
+	for pattern, n := range s.stats.byRoute {
+		out.ByRoute[pattern] = n.Load()
+	}
+	return out
+}
+
+// ResetStats sets every request counter to zero (Panics included).
+func (s *Server) ResetStats() {
+	s.stats.total.Store(0)
+	s.stats.panics.Store(0)
+	for _, n := range s.stats.byRoute {
+		n.Store(0)
+	}
+}

@@ -1,0 +1,316 @@
+// Package registryserver is the local CapiscIO registry: a real,
+// CapiscIO-compatible HTTP server with a durable store and a badge CA, for
+// development, CI and the provider's tests (PROTOCOL.md Part A).
+//
+// It speaks the wire types of internal/registry, so the client and the server
+// share one definition. It never imports terraform-plugin-framework.
+package registryserver
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Badge lifetimes (PROTOCOL.md A4, RFC-002 §7.2).
+const (
+	DefaultBadgeTTL = 300 * time.Second
+	MinBadgeTTL     = 60 * time.Second
+	MaxBadgeTTL     = 3600 * time.Second
+)
+
+// dbFile is the store inside the data directory.
+const dbFile = "registry.db"
+
+// devOrg is the organisation of the development API key.
+const devOrg = "dev"
+
+// apiKeyPrefix starts every key this registry mints.
+const apiKeyPrefix = "sk_test_"
+
+// Config configures a Server. DataDir and PublicURL are required.
+type Config struct {
+	// DataDir holds registry.db and ca.jwk; it is created if missing.
+	DataDir string
+	// PublicURL is the base URL clients reach the registry at. Its host
+	// (and path, if any) make up the did:web of every server.
+	PublicURL string
+	// Issuer is the badges' iss; empty means the origin of PublicURL.
+	Issuer string
+	// BadgeTTL is the lifetime of issued badges; 0 means DefaultBadgeTTL.
+	// Other values must lie within MinBadgeTTL..MaxBadgeTTL.
+	BadgeTTL time.Duration
+	// DevAPIKey fixes the value of the development key (org "dev"). Empty
+	// means: mint a random one on the first start of this data directory.
+	DevAPIKey string
+	// RateLimitPerMinute limits requests per API key; 0 turns it off.
+	RateLimitPerMinute int
+	// Logger receives one line per request; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the local registry. Create it with New, serve Handler, and Close
+// it when done.
+type Server struct {
+	store     *store
+	ca        *ca
+	log       *slog.Logger
+	now       func() time.Time
+	issuer    string
+	didPrefix string // "did:web:<host>[:<path>]:servers:"
+	ttl       time.Duration
+	limiter   *rateLimiter // nil when rate limiting is off
+	devKey    string
+	orgs      sync.Map // API key hash -> org, a cache of the api_keys bucket
+	stats     *stats
+	handler   http.Handler
+}
+
+// New opens (or creates) the registry in cfg.DataDir: the store, the CA key
+// and, on first start or when cfg.DevAPIKey is set, the development API key.
+func New(cfg Config) (*Server, error) {
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	if s.store, err = openStore(filepath.Join(cfg.DataDir, dbFile)); err != nil {
+		return nil, err
+	}
+	if err := s.openCA(cfg.DataDir); err != nil {
+		_ = s.store.close()
+		return nil, err
+	}
+	if err := s.ensureDevKey(cfg.DevAPIKey); err != nil {
+		_ = s.store.close()
+		return nil, err
+	}
+	s.handler = s.buildHandler()
+	return s, nil
+}
+
+// newServer validates cfg and fills in the parts of a Server that need no
+// disk.
+func newServer(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("registryserver: DataDir is required")
+	}
+	public, err := parsePublicURL(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := issuerOf(cfg.Issuer, public)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := badgeTTL(cfg.BadgeTTL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RateLimitPerMinute < 0 {
+		return nil, fmt.Errorf("registryserver: the rate limit must be 0 (off) or positive, got %d", cfg.RateLimitPerMinute)
+	}
+	s := &Server{
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		issuer:    issuer,
+		didPrefix: didWebPrefix(public),
+		ttl:       ttl,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if cfg.RateLimitPerMinute > 0 {
+		s.limiter = newRateLimiter(cfg.RateLimitPerMinute)
+	}
+	return s, nil
+}
+
+func parsePublicURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("registryserver: the public URL %q must be an absolute http(s) URL such as http://localhost:8080", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("registryserver: the public URL %q must not have a query, fragment or user info", raw)
+	}
+	return u, nil
+}
+
+// issuerOf validates an explicit issuer, or derives the origin of the public
+// URL. Badge issuers are origins: no path, query, fragment or user info
+// (PROTOCOL.md B6.2).
+func issuerOf(raw string, public *url.URL) (string, error) {
+	if raw == "" {
+		return public.Scheme + "://" + public.Host, nil
+	}
+	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("registryserver: the issuer %q must be an origin such as https://registry.example.com (scheme and host, no path)", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+func badgeTTL(ttl time.Duration) (time.Duration, error) {
+	if ttl == 0 {
+		return DefaultBadgeTTL, nil
+	}
+	if ttl < MinBadgeTTL || ttl > MaxBadgeTTL || ttl%time.Second != 0 {
+		return 0, fmt.Errorf("registryserver: the badge TTL must be whole seconds between %s and %s, got %s", MinBadgeTTL, MaxBadgeTTL, ttl)
+	}
+	return ttl, nil
+}
+
+// didWebPrefix is "did:web:" + host (':' percent-encoded as %3A) + the path
+// segments of the public URL + ":servers:". The did:web rule maps
+// did:web:localhost%3A8080:servers:<id> back to
+// http://localhost:8080/servers/<id>/did.json (PROTOCOL.md B4.4).
+func didWebPrefix(public *url.URL) string {
+	parts := []string{"did:web", strings.ReplaceAll(public.Host, ":", "%3A")}
+	for _, seg := range strings.Split(strings.Trim(public.EscapedPath(), "/"), "/") {
+		if seg != "" {
+			parts = append(parts, seg)
+		}
+	}
+	return strings.Join(append(parts, "servers", ""), ":")
+}
+
+func (s *Server) openCA(dir string) error {
+	c, err := loadOrCreateCA(dir, s.now())
+	if err != nil {
+		return err
+	}
+	s.ca = c
+	return nil
+}
+
+// ensureDevKey stores the development key given by flag (idempotently across
+// restarts), or mints one on the first start of the data directory.
+func (s *Server) ensureDevKey(fixed string) error {
+	if fixed != "" {
+		if err := validAPIKeyValue(fixed); err != nil {
+			return err
+		}
+		if err := s.store.addAPIKey(hashAPIKey(fixed), devOrg, s.now().UTC()); err != nil {
+			return fmt.Errorf("storing the development API key: %w", err)
+		}
+		s.devKey = fixed
+		return s.store.markDevKeyCreated()
+	}
+	key, err := newAPIKey()
+	if err != nil {
+		return err
+	}
+	created, err := s.store.createDevKeyOnce(hashAPIKey(key), s.now().UTC())
+	if err != nil {
+		return fmt.Errorf("storing the development API key: %w", err)
+	}
+	if created {
+		s.devKey = key
+	}
+	return nil
+}
+
+// Handler returns the registry's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close closes the store. Stop serving Handler first.
+func (s *Server) Close() error { return s.store.close() }
+
+// DevAPIKey returns the development API key (org "dev") if this process
+// created it or was given it; "" when it was created by an earlier run (only
+// its hash is stored).
+func (s *Server) DevAPIKey() string { return s.devKey }
+
+// Issuer returns the iss of the badges this registry signs.
+func (s *Server) Issuer() string { return s.issuer }
+
+// DID returns the did:web this registry assigns to the server with this id.
+func (s *Server) DID(id string) string { return s.didPrefix + id }
+
+// CreateAPIKey mints a new API key for org and returns it. Only its SHA-256
+// hash is stored; the key cannot be shown again.
+func (s *Server) CreateAPIKey(org string) (string, error) {
+	return createAPIKey(s.store, org, s.now().UTC())
+}
+
+// AddAPIKey opens the registry database in dataDir (creating it if needed)
+// and mints an API key for org, for `capiscio-registry keys create`. It fails
+// while a running registry holds the database.
+func AddAPIKey(dataDir, org string) (string, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("creating the data directory: %w", err)
+	}
+	st, err := openStore(filepath.Join(dataDir, dbFile))
+	if err != nil {
+		return "", err
+	}
+	key, err := createAPIKey(st, org, time.Now().UTC())
+	if closeErr := st.close(); err == nil && closeErr != nil {
+		return "", closeErr
+	}
+	return key, err
+}
+
+func createAPIKey(st *store, org string, now time.Time) (string, error) {
+	if !validOrg(org) {
+		return "", fmt.Errorf("the organisation name %q is invalid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", org)
+	}
+	key, err := newAPIKey()
+	if err != nil {
+		return "", err
+	}
+	if err := st.addAPIKey(hashAPIKey(key), org, now); err != nil {
+		return "", fmt.Errorf("storing the API key: %w", err)
+	}
+	return key, nil
+}
+
+// newAPIKey returns "sk_test_" + base64url of 32 random bytes.
+func newAPIKey() (string, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("generating an API key: %w", err)
+	}
+	return apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw[:]), nil
+}
+
+// hashAPIKey is the stored form of a key: hex SHA-256.
+func hashAPIKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+var (
+	orgPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	apiKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{16,256}$`)
+)
+
+func validOrg(org string) bool { return orgPattern.MatchString(org) }
+
+func validAPIKeyValue(key string) error {
+	if !apiKeyPattern.MatchString(key) {
+		return errors.New("registryserver: the development API key must be 16-256 printable ASCII characters without spaces (for example sk_test_ followed by random text)")
+	}
+	return nil
+}
