@@ -1,0 +1,342 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+)
+
+var (
+	_ resource.Resource                = (*serverIdentityResource)(nil)
+	_ resource.ResourceWithConfigure   = (*serverIdentityResource)(nil)
+	_ resource.ResourceWithImportState = (*serverIdentityResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*serverIdentityResource)(nil)
+)
+
+// Default operation timeouts; each covers every HTTP attempt and retry of the step.
+const (
+	defaultCreateTimeout = 5 * time.Minute
+	defaultReadTimeout   = 2 * time.Minute
+	defaultUpdateTimeout = 5 * time.Minute
+	defaultDeleteTimeout = 5 * time.Minute
+)
+
+// NewServerIdentityResource returns the capiscio_server_identity resource.
+func NewServerIdentityResource() resource.Resource {
+	return &serverIdentityResource{}
+}
+
+type serverIdentityResource struct {
+	data *providerData
+}
+
+func (r *serverIdentityResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_server_identity"
+}
+
+func (r *serverIdentityResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = serverIdentitySchema(ctx)
+}
+
+func (r *serverIdentityResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	// Always perform a nil check: Configure runs before the provider is configured too.
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// Create generates a key, registers it, saves the identity at once (so a later
+// failure never loses a registered record), then asks for a first badge.
+func (r *serverIdentityResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan serverIdentityModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	ctx, cancel, diags := withTimeout(ctx, plan.Timeouts.Create, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	defer cancel()
+	ctx = maskSecrets(ctx, r.data.client)
+
+	mat, diags := r.generateKey(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx = maskKeyMaterial(ctx, mat)
+	keyTime := r.data.serials.next(r.data.clock.Now())
+
+	server, managed, diags := r.register(ctx, plan, mat.Public)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.applyKey(mat.Public, &mat, keyTime)
+	plan.applyServer(server, r.data.registryURL)
+	plan.refreshEnv()
+	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{Managed: managed})...)
+	// Save before the badge call: the registration is real from here on.
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if plan.IssueBadge.ValueBool() {
+		r.issueFirstBadge(ctx, &plan, &resp.Diagnostics)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+	tflog.Trace(ctx, "Created server identity", map[string]any{"server_id": plan.ID.ValueString(), "did": plan.DID.ValueString(), "managed_record": managed})
+}
+
+// Read refreshes the identity from the registry. A record that is gone leaves
+// state; a record whose key changed or that was disabled is flagged so that
+// ModifyPlan plans a replacement and says why.
+func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state serverIdentityModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	ctx, cancel, diags := withTimeout(ctx, state.Timeouts.Read, defaultReadTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	defer cancel()
+	ctx = maskSecrets(ctx, r.data.client)
+
+	server, err := r.data.client.GetServer(ctx, state.ID.ValueString())
+	if registry.IsNotFound(err) {
+		tflog.Info(ctx, "Server record not found in the registry, removing the identity from state", map[string]any{"server_id": state.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addRegistryError(&resp.Diagnostics, "Unable to Read Server Identity",
+			fmt.Sprintf("Reading server record %s from the registry failed.", state.ID.ValueString()), err)
+		return
+	}
+	priv, diags := getPrivate(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	priv.Drift = state.refreshFrom(server, r.data.registryURL)
+	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, priv)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// Update changes what can change in place: the record's name, the badge domain
+// (which gets a new badge) and a badge asked for later.
+func (r *serverIdentityResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state serverIdentityModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	ctx, cancel, diags := withTimeout(ctx, plan.Timeouts.Update, defaultUpdateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	defer cancel()
+	ctx = maskSecrets(ctx, r.data.client)
+
+	plan.copyComputedFrom(state)
+	if !plan.Name.IsUnknown() && !plan.Name.Equal(state.Name) {
+		server, err := r.data.client.RegisterKey(ctx, state.ID.ValueString(), registry.RegisterKeyRequest{
+			DID: state.DIDKey.ValueString(), PublicKey: state.PublicKeyPEM.ValueString(), Name: plan.Name.ValueString(),
+		})
+		if err != nil {
+			addRegistryError(&resp.Diagnostics, "Unable to Rename Server Record",
+				fmt.Sprintf("Changing the name of server record %s failed; nothing was changed.", state.ID.ValueString()), err)
+			return
+		}
+		plan.applyServer(server, r.data.registryURL)
+	}
+	plan.refreshEnv()
+	if plan.IssueBadge.ValueBool() && (!plan.Domain.Equal(state.Domain) || plan.Badge.IsNull()) {
+		r.issueFirstBadge(ctx, &plan, &resp.Diagnostics)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// Delete deletes a record the provider created, unless it now holds another
+// key. A record given by server_id is always left in place.
+func (r *serverIdentityResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state serverIdentityModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	ctx, cancel, diags := withTimeout(ctx, state.Timeouts.Delete, defaultDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	defer cancel()
+	ctx = maskSecrets(ctx, r.data.client)
+	r.data.serials.observe(state.KeySerial.ValueInt64())
+
+	priv, diags := getPrivate(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	id := state.ID.ValueString()
+	if !priv.Managed {
+		tflog.Info(ctx, "Leaving server record in place: it was not created by this resource", map[string]any{"server_id": id})
+		return
+	}
+	server, err := r.data.client.GetServer(ctx, id)
+	if registry.IsNotFound(err) {
+		return
+	}
+	if err != nil {
+		addRegistryError(&resp.Diagnostics, "Unable to Delete Server Identity",
+			fmt.Sprintf("Reading server record %s before deleting it failed; nothing was deleted.", id), err)
+		return
+	}
+	if !sameKey(server, state.PublicKeyPEM.ValueString()) {
+		resp.Diagnostics.AddWarning("Server Record Left in Place",
+			fmt.Sprintf("Server record %s now holds another key than this resource's (a replacement with create_before_destroy, "+
+				"or a rotation made elsewhere), so it was not deleted. It is removed from this state only.", id))
+		return
+	}
+	if err := r.data.client.DeleteServer(ctx, id); err != nil && !registry.IsNotFound(err) {
+		addRegistryError(&resp.Diagnostics, "Unable to Delete Server Identity",
+			fmt.Sprintf("Deleting server record %s failed. Run terraform destroy again to retry.", id), err)
+	}
+}
+
+// ImportState brings in the public side of an existing record by its id.
+func (r *serverIdentityResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if err := validateServerID(req.ID); err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID", "Import capiscio_server_identity by server id: "+err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server_id"), req.ID)...)
+	resp.Diagnostics.AddWarning("Imported Identity Has No Private Key",
+		fmt.Sprintf("Server record %s was imported with its public key only: private_key_pem, private_key_pem_env and badge stay null, "+
+			"and destroy will leave the record in place. To have Terraform hold a key for it, rotate with "+
+			"terraform apply -replace=<address>: a new key is generated and registered on the same record.", req.ID))
+}
+
+// ---- steps ----
+
+func (r *serverIdentityResource) configured(diags *diag.Diagnostics) bool {
+	if r.data == nil || r.data.client == nil {
+		diags.AddError("Provider Not Configured",
+			"The capiscio provider was not configured before this resource was used. This is always a bug in the provider; please report it.")
+		return false
+	}
+	return true
+}
+
+func (r *serverIdentityResource) generateKey(ctx context.Context) (keys.Material, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	tflog.Debug(ctx, "Generating Ed25519 key")
+	mat, err := keys.NewMaterial(nil)
+	if err != nil {
+		diags.AddError("Unable to Generate Key", "Generating an Ed25519 key failed: "+err.Error())
+	}
+	return mat, diags
+}
+
+// register puts the key on the record given by server_id (PUT), or creates a
+// record (POST with an Idempotency-Key). managed reports whether this resource
+// created the record and so owns its deletion.
+func (r *serverIdentityResource) register(ctx context.Context, plan serverIdentityModel, pub keys.Public) (*registry.Server, bool, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if id := plan.ServerID.ValueString(); !plan.ServerID.IsUnknown() && id != "" {
+		tflog.Debug(ctx, "Registering key on existing server record", map[string]any{"server_id": id, "did_key": pub.DIDKey})
+		server, err := r.data.client.RegisterKey(ctx, id, registry.RegisterKeyRequest{DID: pub.DIDKey, PublicKey: pub.PEM, Name: plan.Name.ValueString()})
+		switch {
+		case registry.IsNotFound(err):
+			diags.AddAttributeError(path.Root("server_id"), "Server Record Not Found",
+				fmt.Sprintf("No server record with id %s exists in the registry for this API key's organisation. Create it in the "+
+					"CapiscIO dashboard first, check that api_key belongs to the same organisation, or remove server_id to let "+
+					"the provider create a record.", id))
+		case err != nil:
+			addRegistryError(&diags, "Unable to Register Server Key", fmt.Sprintf("Registering the key on server record %s failed; the record was not changed.", id), err)
+		}
+		return server, false, diags
+	}
+	tflog.Debug(ctx, "Creating server record", map[string]any{"did_key": pub.DIDKey})
+	server, err := r.data.client.CreateServer(ctx, registry.CreateServerRequest{Name: plan.Name.ValueString(), DID: pub.DIDKey, PublicKey: pub.PEM}, uuid.NewString())
+	if err != nil {
+		addRegistryError(&diags, "Unable to Create Server Record", "Creating a server record in the registry failed.", err)
+	}
+	return server, true, diags
+}
+
+// issueFirstBadge asks for a badge; a failure is a warning, never an error,
+// because the identity exists already.
+func (r *serverIdentityResource) issueFirstBadge(ctx context.Context, m *serverIdentityModel, diags *diag.Diagnostics) {
+	badge, err := r.data.client.IssueBadge(ctx, m.ID.ValueString(), registry.BadgeRequest{Domain: m.Domain.ValueString()})
+	if err != nil {
+		m.applyBadge(nil)
+		diags.AddWarning("Badge Not Issued",
+			fmt.Sprintf("The identity of server record %s is registered and saved, but the registry did not issue a first badge: %s. "+
+				"The runtime SDK requests its own badges when it starts, so the MCP server still works; the badge attributes stay "+
+				"null until the next change of this resource. Set issue_badge = false to stop asking.", m.ID.ValueString(), err))
+		return
+	}
+	m.applyBadge(badge)
+}
+
+// ---- helpers ----
+
+func withTimeout(ctx context.Context, get func(context.Context, time.Duration) (time.Duration, diag.Diagnostics), def time.Duration) (context.Context, context.CancelFunc, diag.Diagnostics) {
+	d, diags := get(ctx, def)
+	if diags.HasError() {
+		return ctx, func() {}, diags
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	return ctx, cancel, diags
+}
+
+// privateState is what the resource keeps in Terraform's private state.
+type privateState struct {
+	// Managed is true when this resource created the record and may delete it.
+	Managed bool `json:"managed,omitempty"`
+	// Drift names why the next plan must replace the identity ("" = none).
+	Drift string `json:"drift,omitempty"`
+}
+
+const privateKeyName = "identity"
+
+type privateGetter interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}
+
+type privateSetter interface {
+	SetKey(context.Context, string, []byte) diag.Diagnostics
+}
+
+func getPrivate(ctx context.Context, p privateGetter) (privateState, diag.Diagnostics) {
+	var ps privateState
+	raw, diags := p.GetKey(ctx, privateKeyName)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &ps); err != nil {
+			diags.AddError("Corrupt Private State", "The provider's private state for this identity does not decode. This is always a bug in the provider; please report it.")
+		}
+	}
+	return ps, diags
+}
+
+func setPrivate(ctx context.Context, p privateSetter, ps privateState) diag.Diagnostics {
+	raw, err := json.Marshal(ps)
+	if err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Unable to Save Private State", err.Error())
+		return diags
+	}
+	return p.SetKey(ctx, privateKeyName, raw)
+}

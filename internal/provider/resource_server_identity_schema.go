@@ -1,0 +1,196 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+)
+
+// Limits on free-text arguments, so a typo cannot send megabytes to the registry.
+const (
+	maxNameLength   = 200
+	maxDomainLength = 253
+)
+
+// serverIdentitySchema is the schema of capiscio_server_identity. Attributes are
+// grouped as arguments, then exported attributes; descriptions feed the docs.
+func serverIdentitySchema(ctx context.Context) schema.Schema {
+	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	return schema.Schema{
+		MarkdownDescription: "One MCP server's identity: an Ed25519 key, its registration in the CapiscIO registry, " +
+			"the `did:web` DID the registry assigns, and a first trust badge.\n\n" +
+			"In generate mode (the default) the provider creates the key, so the private key is stored in the " +
+			"Terraform state; see the security notice. Rotate with `terraform apply -replace=ADDRESS` or by " +
+			"changing `rotation_triggers`.",
+		Attributes: map[string]schema.Attribute{
+			// Arguments.
+			"server_id": schema.StringAttribute{
+				MarkdownDescription: "UUID of a server record made in the CapiscIO dashboard. The provider registers the key " +
+					"on it and, on destroy, leaves the record in place. Unset: the provider creates the record itself and " +
+					"deletes it on destroy. Changing it forces a new identity.",
+				Optional:      true,
+				Computed:      true,
+				Validators:    []validator.String{uuidValidator{}},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Display name of the server record; changes in place. Unset: a record the provider " +
+					"creates gets the registry's default name (`MCP Server` and the start of its id), and a record given by " +
+					"`server_id` keeps its name.",
+				Optional:      true,
+				Computed:      true,
+				Validators:    []validator.String{notBlankValidator{}, stringvalidator.LengthAtMost(maxNameLength)},
+				PlanModifiers: keep,
+			},
+			"domain": schema.StringAttribute{
+				MarkdownDescription: "Domain put in badges (`vc.credentialSubject.domain`); changes in place and gets a new " +
+					"badge. Unset: derived from the registry URL as the runtime SDK does (the host, plus `:port` when the " +
+					"port is not 80 or 443). When set it is also exported in `env` as `CAPISCIO_SERVER_DOMAIN`.",
+				Optional:   true,
+				Computed:   true,
+				Validators: []validator.String{notBlankValidator{}, stringvalidator.LengthAtMost(maxDomainLength), domainValidator{}},
+			},
+			"rotation_triggers": schema.MapAttribute{
+				MarkdownDescription: "Arbitrary map of values that, when changed, rotate the key: a new key is generated, " +
+					"registered and given a new badge, and the registry revokes the old key's badges (the `keepers` idiom " +
+					"of hashicorp/random).",
+				ElementType:   types.StringType,
+				Optional:      true,
+				Validators:    []validator.Map{mapvalidator.SizeAtMost(64)},
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+			},
+			"issue_badge": schema.BoolAttribute{
+				MarkdownDescription: "Ask the registry for a first badge at create (default: `true`). The badge is short-lived; " +
+					"the runtime SDK renews it. A failed badge request does not fail the apply: the identity is kept and a " +
+					"warning is shown.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
+			},
+
+			// Exported attributes.
+			"id": schema.StringAttribute{
+				MarkdownDescription: "The server record's id (same as `server_id`).",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"did": schema.StringAttribute{
+				MarkdownDescription: "The `did:web` DID the registry assigned, e.g. `did:web:registry.capisc.io:servers:<id>`. " +
+					"It is the `sub` of the server's badges.",
+				Computed:      true,
+				PlanModifiers: keep,
+			},
+			"did_key": schema.StringAttribute{
+				MarkdownDescription: "The `did:key:z6Mk...` of the public key.",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"key_id": schema.StringAttribute{
+				MarkdownDescription: "RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key.",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"public_key_pem": schema.StringAttribute{
+				MarkdownDescription: "The public key as an SPKI PEM (`-----BEGIN PUBLIC KEY-----`).",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"public_key_jwk": schema.StringAttribute{
+				MarkdownDescription: "The public key as a JWK in JSON (`kty`, `crv`, `x`, and `kid` = `key_id`).",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"public_key_multibase": schema.StringAttribute{
+				MarkdownDescription: "`z` + base58btc(0xed01 + key): the `publicKeyMultibase` of the DID document.",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"public_key_fingerprint_sha256": schema.StringAttribute{
+				MarkdownDescription: "SHA-256 of the SPKI DER, as `SHA256:` + base64 (OpenSSH style).",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"private_key_pem": schema.StringAttribute{
+				MarkdownDescription: "The private key as an unencrypted PKCS#8 PEM (`" + keys.BlockPrivateKey + "`). Null for an " +
+					"imported identity.",
+				Computed:      true,
+				Sensitive:     true,
+				PlanModifiers: keep,
+			},
+			"private_key_pem_env": schema.StringAttribute{
+				MarkdownDescription: "The same private key on one line with literal `\\n`, exactly what " +
+					"`CAPISCIO_SERVER_PRIVATE_KEY_PEM` takes. Null for an imported identity.",
+				Computed:      true,
+				Sensitive:     true,
+				PlanModifiers: keep,
+			},
+			"env": schema.MapAttribute{
+				MarkdownDescription: "Environment for the MCP server, ready for a Lambda function, Cloud Run service or " +
+					"Kubernetes container: `CAPISCIO_SERVER_ID`, `CAPISCIO_SERVER_URL`, `CAPISCIO_SERVER_DOMAIN` (when " +
+					"`domain` is set) and `CAPISCIO_SERVER_PRIVATE_KEY_PEM` (when the provider holds the key). Never the API key.",
+				ElementType:   types.StringType,
+				Computed:      true,
+				Sensitive:     true,
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+			},
+			"badge": schema.StringAttribute{
+				MarkdownDescription: "The first badge, a compact JWS signed by the registry. Short-lived (minutes): the " +
+					"runtime SDK renews it. Null when `issue_badge` is false or the request failed.",
+				Computed:      true,
+				Sensitive:     true,
+				PlanModifiers: keep,
+			},
+			"badge_jti": schema.StringAttribute{
+				MarkdownDescription: "The `jti` of the first badge; use it to look up the badge's revocation status.",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"badge_expires_at": schema.StringAttribute{
+				MarkdownDescription: "When the first badge expires (RFC 3339).",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"trust_level": schema.StringAttribute{
+				MarkdownDescription: "Trust level of the badge, as the registry states it (`1` = Registered).",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"key_created_at": schema.StringAttribute{
+				MarkdownDescription: "When the key was created (RFC 3339).",
+				Computed:            true,
+				PlanModifiers:       keep,
+			},
+			"key_serial": schema.Int64Attribute{
+				MarkdownDescription: "Integer that changes with every new key and stays fixed otherwise (unix seconds of " +
+					"key creation). Use it as `secret_string_wo_version`, `secret_data_wo_version` or `data_wo_revision` " +
+					"so secret stores pick up a rotated key.",
+				Computed:      true,
+				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"ready_for_rotation": schema.BoolAttribute{
+				MarkdownDescription: "True when the key is older than `rotate_after`; the plan then replaces the identity.",
+				Computed:            true,
+			},
+			"registry_url": schema.StringAttribute{
+				MarkdownDescription: "The registry the identity is registered with (from the provider configuration). " +
+					"Pointing the provider at another registry replaces the identity.",
+				Computed: true,
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
