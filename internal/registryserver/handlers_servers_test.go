@@ -83,12 +83,12 @@ func TestCreateServer_Idempotency(t *testing.T) {
 		wantSameID bool
 		wantCode   string
 	}{
-		"same key same body replays":       {apiKey: reg.APIKey, idem: "create-1", body: key.createBody("a"), wantStatus: http.StatusOK, wantSameID: true},
-		"same key other body conflicts":    {apiKey: reg.APIKey, idem: "create-1", body: other.createBody("a"), wantStatus: http.StatusConflict, wantCode: registry.CodeConflict},
-		"same key other name conflicts":    {apiKey: reg.APIKey, idem: "create-1", body: key.createBody("b"), wantStatus: http.StatusConflict, wantCode: registry.CodeConflict},
-		"new key creates another":          {apiKey: reg.APIKey, idem: "create-2", body: key.createBody("a"), wantStatus: http.StatusCreated},
-		"other org same key is separate":   {apiKey: reg.SecondOrgKey(t), idem: "create-1", body: key.createBody("a"), wantStatus: http.StatusCreated},
-		"oversized key is rejected":        {apiKey: reg.APIKey, idem: strings.Repeat("k", 256), body: key.createBody("a"), wantStatus: http.StatusBadRequest, wantCode: registry.CodeBadRequest},
+		"same key same body replays":      {apiKey: reg.APIKey, idem: "create-1", body: key.createBody("a"), wantStatus: http.StatusOK, wantSameID: true},
+		"same key other body conflicts":   {apiKey: reg.APIKey, idem: "create-1", body: other.createBody("a"), wantStatus: http.StatusConflict, wantCode: registry.CodeConflict},
+		"same key other name conflicts":   {apiKey: reg.APIKey, idem: "create-1", body: key.createBody("b"), wantStatus: http.StatusConflict, wantCode: registry.CodeConflict},
+		"new key creates another":         {apiKey: reg.APIKey, idem: "create-2", body: key.createBody("a"), wantStatus: http.StatusCreated},
+		"other org same key is separate":  {apiKey: reg.SecondOrgKey(t), idem: "create-1", body: key.createBody("a"), wantStatus: http.StatusCreated},
+		"oversized key is rejected":       {apiKey: reg.APIKey, idem: strings.Repeat("k", 256), body: key.createBody("a"), wantStatus: http.StatusBadRequest, wantCode: registry.CodeBadRequest},
 		"control characters are rejected": {apiKey: reg.APIKey, idem: "a\tb", body: key.createBody("a"), wantStatus: http.StatusBadRequest, wantCode: registry.CodeBadRequest},
 	}
 	for name, tc := range cases {

@@ -1,0 +1,284 @@
+package registryserver_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
+	"github.com/google/uuid"
+)
+
+// errorFixture is the state the error table runs against.
+type errorFixture struct {
+	reg      *registrytest.Registry
+	key      testKey
+	id       string // a server of the dev org
+	disabled string // a disabled server of the dev org
+	otherID  string // a server of the other org
+	jti      string // a badge of the dev org
+	otherJTI string // a badge of the other org
+}
+
+func newErrorFixture(t *testing.T) errorFixture {
+	reg := start(t)
+	fx := errorFixture{reg: reg, key: newKey(t)}
+	fx.id = createServer(t, reg, reg.APIKey, fx.key, "mine").ID
+	fx.disabled = createServer(t, reg, reg.APIKey, fx.key, "off").ID
+	resp, raw := reg.Do(t, http.MethodPost, pathOf(registry.PathServerDisable, fx.disabled), nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	fx.otherID = createServer(t, reg, reg.SecondOrgKey(t), fx.key, "theirs").ID
+	fx.jti = issueBadge(t, reg, fx.id, nil).JTI
+	resp, raw = reg.DoWithKey(t, reg.SecondOrgKey(t), http.MethodPost, pathOf(registry.PathServerBadge, fx.otherID), nil)
+	wantStatus(t, resp, raw, http.StatusCreated)
+	fx.otherJTI = decodeData[registry.Badge](t, raw).JTI
+	return fx
+}
+
+// errorCase is one request that must fail cleanly.
+type errorCase struct {
+	method   string
+	path     string
+	body     any               // nil, string/[]byte (raw) or a value (JSON)
+	key      string            // "dev" (default), "none", "bad"
+	header   map[string]string // extra headers
+	status   int
+	code     string
+	message  string // substring of the message
+	allowHas string // substring of the Allow header (405)
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	fx := newErrorFixture(t)
+	for name, tc := range errorCases(t, fx) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			runErrorCase(t, fx, tc)
+		})
+	}
+}
+
+func errorCases(t *testing.T, fx errorFixture) map[string]errorCase {
+	good := fx.key.registerBody()
+	other := newKey(t)
+	unknown := uuid.NewString()
+	cases := map[string]errorCase{
+		// Authentication (401 names the header).
+		"no API key":      {method: http.MethodGet, path: registry.PathServers, key: "none", status: 401, code: registry.CodeUnauthorized, message: registry.HeaderAPIKey},
+		"unknown API key": {method: http.MethodGet, path: registry.PathServers, key: "bad", status: 401, code: registry.CodeUnauthorized, message: registry.HeaderAPIKey},
+		"bearer token":    {method: http.MethodGet, path: registry.PathServers, key: "none", header: map[string]string{"Authorization": "Bearer " + fx.reg.APIKey}, status: 401, code: registry.CodeUnauthorized, message: "Bearer"},
+
+		// Routing.
+		"unknown route":            {method: http.MethodGet, path: "/v2/nothing", status: 404, code: registry.CodeNotFound},
+		"unknown sdk route":        {method: http.MethodGet, path: "/v1/sdk/agents", status: 404, code: registry.CodeNotFound},
+		"wrong method on server":   {method: http.MethodPatch, path: pathOf(registry.PathServer, fx.id), status: 405, code: registry.CodeMethodNotAllowed, allowHas: "PUT"},
+		"wrong method on list":     {method: http.MethodDelete, path: registry.PathServers, status: 405, code: registry.CodeMethodNotAllowed, allowHas: "POST"},
+		"wrong method on health":   {method: http.MethodPost, path: registry.PathHealth, status: 405, code: registry.CodeMethodNotAllowed, allowHas: "GET"},
+		"wrong method on badge":    {method: http.MethodGet, path: pathOf(registry.PathServerBadge, fx.id), status: 405, code: registry.CodeMethodNotAllowed, allowHas: "POST"},
+		"wrong method on revoke":   {method: http.MethodPut, path: pathOf(registry.PathBadgeRevoke, fx.jti), status: 405, code: registry.CodeMethodNotAllowed, allowHas: "POST"},
+		"wrong method on did.json": {method: http.MethodPost, path: pathOf(registry.PathDIDDocument, fx.id), status: 405, code: registry.CodeMethodNotAllowed, allowHas: "GET"},
+
+		// Ids that are not canonical UUIDs, and unknown ids.
+		"non-UUID GET":                {method: http.MethodGet, path: pathOf(registry.PathServer, "test-reg-1234"), status: 404, code: registry.CodeNotFound},
+		"non-UUID PUT":                {method: http.MethodPut, path: pathOf(registry.PathServer, "test-reg-1234"), body: good, status: 404, code: registry.CodeNotFound},
+		"uppercase UUID":              {method: http.MethodGet, path: pathOf(registry.PathServer, strings.ToUpper(fx.id)), status: 404, code: registry.CodeNotFound},
+		"unknown id PUT":              {method: http.MethodPut, path: pathOf(registry.PathServer, unknown), body: good, status: 404, code: registry.CodeNotFound, message: unknown},
+		"unknown id DELETE":           {method: http.MethodDelete, path: pathOf(registry.PathServer, unknown), status: 404, code: registry.CodeNotFound},
+		"unknown id badge":            {method: http.MethodPost, path: pathOf(registry.PathServerBadge, unknown), status: 404, code: registry.CodeNotFound},
+		"non-UUID badge":              {method: http.MethodPost, path: pathOf(registry.PathServerBadge, "x"), status: 404, code: registry.CodeNotFound},
+		"unknown server status":       {method: http.MethodGet, path: pathOf(registry.PathServerStatus, unknown), key: "none", status: 404, code: registry.CodeNotFound},
+		"non-UUID server status":      {method: http.MethodGet, path: pathOf(registry.PathServerStatus, "x"), key: "none", status: 404, code: registry.CodeNotFound},
+		"unknown did.json":            {method: http.MethodGet, path: pathOf(registry.PathDIDDocument, unknown), key: "none", status: 404, code: registry.CodeNotFound},
+		"unknown badge status":        {method: http.MethodGet, path: pathOf(registry.PathBadgeStatus, unknown), key: "none", status: 404, code: registry.CodeNotFound},
+		"unknown server badge status": {method: http.MethodGet, path: pathOf(registry.PathServerBadgeStat, unknown), key: "none", status: 404, code: registry.CodeNotFound},
+		"non-UUID badge status":       {method: http.MethodGet, path: pathOf(registry.PathBadgeStatus, "abc"), key: "none", status: 404, code: registry.CodeNotFound},
+		"unknown badge revoke":        {method: http.MethodPost, path: pathOf(registry.PathBadgeRevoke, unknown), status: 404, code: registry.CodeNotFound},
+
+		// Tenancy: another organisation's records are 404, never 403.
+		"other org GET":     {method: http.MethodGet, path: pathOf(registry.PathServer, fx.otherID), status: 404, code: registry.CodeNotFound},
+		"other org PUT":     {method: http.MethodPut, path: pathOf(registry.PathServer, fx.otherID), body: good, status: 404, code: registry.CodeNotFound},
+		"other org DELETE":  {method: http.MethodDelete, path: pathOf(registry.PathServer, fx.otherID), status: 404, code: registry.CodeNotFound},
+		"other org disable": {method: http.MethodPost, path: pathOf(registry.PathServerDisable, fx.otherID), status: 404, code: registry.CodeNotFound},
+		"other org enable":  {method: http.MethodPost, path: pathOf(registry.PathServerEnable, fx.otherID), status: 404, code: registry.CodeNotFound},
+		"other org badge":   {method: http.MethodPost, path: pathOf(registry.PathServerBadge, fx.otherID), status: 404, code: registry.CodeNotFound},
+		"other org revoke":  {method: http.MethodPost, path: pathOf(registry.PathBadgeRevoke, fx.otherJTI), status: 404, code: registry.CodeNotFound},
+
+		// Disabled servers get no badges.
+		"badge for disabled server": {method: http.MethodPost, path: pathOf(registry.PathServerBadge, fx.disabled), status: 403, code: registry.CodeServerDisabled, message: "disabled"},
+
+		// Bodies.
+		"too large (Content-Length)": {method: http.MethodPost, path: registry.PathServers, body: strings.Repeat(" ", registry.MaxBodyBytes+1), status: 413, code: registry.CodeBodyTooLarge},
+		"too large PUT":              {method: http.MethodPut, path: pathOf(registry.PathServer, fx.id), body: `{"name":"` + strings.Repeat("a", registry.MaxBodyBytes) + `"}`, status: 413, code: registry.CodeBodyTooLarge},
+		"empty body on create":       {method: http.MethodPost, path: registry.PathServers, body: "", status: 400, code: registry.CodeInvalidJSON, message: "empty"},
+		"malformed JSON":             {method: http.MethodPost, path: registry.PathServers, body: `{"name":`, status: 400, code: registry.CodeInvalidJSON},
+		"not JSON":                   {method: http.MethodPut, path: pathOf(registry.PathServer, fx.id), body: `did=x`, status: 400, code: registry.CodeInvalidJSON},
+		"JSON array":                 {method: http.MethodPost, path: registry.PathServers, body: `[]`, status: 400, code: registry.CodeInvalidJSON, message: "object"},
+		"field of wrong type":        {method: http.MethodPost, path: registry.PathServers, body: `{"name":5}`, status: 400, code: registry.CodeInvalidJSON, message: `"name"`},
+		"trailing data":              {method: http.MethodPost, path: registry.PathServers, body: `{} {}`, status: 400, code: registry.CodeInvalidJSON, message: "after"},
+		"badge body not JSON":        {method: http.MethodPost, path: pathOf(registry.PathServerBadge, fx.id), body: `domain`, status: 400, code: registry.CodeInvalidJSON},
+		"badge domain wrong type":    {method: http.MethodPost, path: pathOf(registry.PathServerBadge, fx.id), body: `{"domain":["a"]}`, status: 400, code: registry.CodeInvalidJSON, message: `"domain"`},
+		"revoke body wrong type":     {method: http.MethodPost, path: pathOf(registry.PathBadgeRevoke, fx.jti), body: `{"reason":1}`, status: 400, code: registry.CodeInvalidJSON},
+
+		// Keys and DIDs.
+		"missing publicKey":      {method: http.MethodPost, path: registry.PathServers, body: map[string]string{"did": fx.key.did}, status: 400, code: registry.CodeInvalidPublicKey, message: "required"},
+		"publicKey not PEM":      {method: http.MethodPost, path: registry.PathServers, body: map[string]string{"did": fx.key.did, "publicKey": "MCowBQYDK2VwAyEA"}, status: 400, code: registry.CodeInvalidPublicKey, message: "not PEM"},
+		"publicKey is private":   {method: http.MethodPut, path: pathOf(registry.PathServer, fx.id), body: map[string]string{"did": fx.key.did, "publicKey": privatePEM(t, fx.key)}, status: 400, code: registry.CodeInvalidPublicKey, message: "private key"},
+		"publicKey is ECDSA":     {method: http.MethodPost, path: registry.PathServers, body: map[string]string{"did": fx.key.did, "publicKey": ecdsaPEM(t)}, status: 400, code: registry.CodeInvalidPublicKey, message: "Ed25519"},
+		"missing did":            {method: http.MethodPost, path: registry.PathServers, body: map[string]string{"publicKey": fx.key.pem}, status: 400, code: registry.CodeInvalidDID, message: fx.key.did},
+		"did of another key":     {method: http.MethodPut, path: pathOf(registry.PathServer, fx.id), body: map[string]string{"did": other.did, "publicKey": fx.key.pem}, status: 400, code: registry.CodeInvalidDID, message: fx.key.did},
+		"did that is a did:web":  {method: http.MethodPost, path: registry.PathServers, body: map[string]string{"did": "did:web:example.com", "publicKey": fx.key.pem}, status: 400, code: registry.CodeInvalidDID},
+		"name too long":          {method: http.MethodPost, path: registry.PathServers, body: registry.CreateServerRequest{Name: strings.Repeat("n", 201), DID: fx.key.did, PublicKey: fx.key.pem}, status: 400, code: registry.CodeBadRequest, message: "200"},
+		"name with control char": {method: http.MethodPut, path: pathOf(registry.PathServer, fx.id), body: registry.RegisterKeyRequest{Name: "a\x00b", DID: fx.key.did, PublicKey: fx.key.pem}, status: 400, code: registry.CodeBadRequest},
+		"domain with scheme":     {method: http.MethodPost, path: pathOf(registry.PathServerBadge, fx.id), body: registry.BadgeRequest{Domain: "https://example.com"}, status: 400, code: registry.CodeBadRequest, message: "host name"},
+		"reason too long":        {method: http.MethodPost, path: pathOf(registry.PathBadgeRevoke, fx.jti), body: registry.RevokeRequest{Reason: strings.Repeat("r", 201)}, status: 400, code: registry.CodeBadRequest},
+
+		// Query parameters.
+		"list limit 0":           {method: http.MethodGet, path: registry.PathServers + "?limit=0", status: 400, code: registry.CodeBadRequest, message: "limit"},
+		"list limit 1001":        {method: http.MethodGet, path: registry.PathServers + "?limit=1001", status: 400, code: registry.CodeBadRequest, message: "limit"},
+		"list limit text":        {method: http.MethodGet, path: registry.PathServers + "?limit=ten", status: 400, code: registry.CodeBadRequest, message: "limit"},
+		"list bad cursor":        {method: http.MethodGet, path: registry.PathServers + "?cursor=not*base64", status: 400, code: registry.CodeBadRequest, message: "cursor"},
+		"list short cursor":      {method: http.MethodGet, path: registry.PathServers + "?cursor=AAAA", status: 400, code: registry.CodeBadRequest, message: "cursor"},
+		"revocations bad since":  {method: http.MethodGet, path: registry.PathRevocations + "?since=yesterday", key: "none", status: 400, code: registry.CodeBadRequest, message: "RFC 3339"},
+		"revocations bad cursor": {method: http.MethodGet, path: registry.PathRevocations + "?cursor=AA", key: "none", status: 400, code: registry.CodeBadRequest, message: "cursor"},
+		"revocations bad limit":  {method: http.MethodGet, path: registry.PathRevocations + "?limit=-1", key: "none", status: 400, code: registry.CodeBadRequest, message: "limit"},
+	}
+	// Every authenticated route answers 401 without a key, before looking at
+	// the id or the body.
+	for _, route := range []struct{ method, path string }{
+		{http.MethodPost, registry.PathServers},
+		{http.MethodGet, pathOf(registry.PathServer, fx.id)},
+		{http.MethodPut, pathOf(registry.PathServer, fx.id)},
+		{http.MethodDelete, pathOf(registry.PathServer, fx.id)},
+		{http.MethodPost, pathOf(registry.PathServerDisable, fx.id)},
+		{http.MethodPost, pathOf(registry.PathServerEnable, fx.id)},
+		{http.MethodPost, pathOf(registry.PathServerBadge, fx.id)},
+		{http.MethodPost, pathOf(registry.PathBadgeRevoke, fx.jti)},
+	} {
+		cases["no API key "+route.method+" "+route.path] = errorCase{method: route.method, path: route.path, key: "none", status: 401, code: registry.CodeUnauthorized}
+	}
+	return cases
+}
+
+func runErrorCase(t *testing.T, fx errorFixture, tc errorCase) {
+	t.Helper()
+	var req *http.Request
+	var err error
+	switch b := tc.body.(type) {
+	case nil:
+		req, err = http.NewRequest(tc.method, fx.reg.URL+tc.path, nil)
+	case string:
+		req, err = http.NewRequest(tc.method, fx.reg.URL+tc.path, strings.NewReader(b))
+	default:
+		req, err = http.NewRequest(tc.method, fx.reg.URL+tc.path, strings.NewReader(mustJSON(t, b)))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch tc.key {
+	case "":
+		req.Header.Set(registry.HeaderAPIKey, fx.reg.APIKey)
+	case "bad":
+		req.Header.Set(registry.HeaderAPIKey, "sk_test_not-a-key")
+	}
+	for k, v := range tc.header {
+		req.Header.Set(k, v)
+	}
+	resp, raw := send(t, fx.reg.HTTP.Client(), req)
+	checkErrorReply(t, resp, raw, tc)
+}
+
+func checkErrorReply(t *testing.T, resp *http.Response, raw []byte, tc errorCase) {
+	t.Helper()
+	wantStatus(t, resp, raw, tc.status)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	got := decode[registry.ErrorBody](t, raw)
+	if got.Success || got.Error != tc.code || got.Message == "" {
+		t.Errorf("body = %s, want success false, error %q and a message", raw, tc.code)
+	}
+	if !strings.Contains(got.Message, tc.message) {
+		t.Errorf("message %q does not mention %q", got.Message, tc.message)
+	}
+	if allow := resp.Header.Get("Allow"); !strings.Contains(allow, tc.allowHas) || (tc.status == 405 && allow == "") {
+		t.Errorf("Allow = %q, want it to contain %q", allow, tc.allowHas)
+	}
+}
+
+func privatePEM(t *testing.T, k testKey) string {
+	der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+func ecdsaPEM(t *testing.T) string {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+// TestErrors_ChunkedBodyTooLarge sends an oversized body without a
+// Content-Length, so only http.MaxBytesReader can stop it.
+func TestErrors_ChunkedBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	reg := start(t)
+	body := io.MultiReader(strings.NewReader(`{"name":"`), strings.NewReader(strings.Repeat("a", registry.MaxBodyBytes)), strings.NewReader(`"}`))
+	req, err := http.NewRequest(http.MethodPost, reg.URL+registry.PathServers, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(registry.HeaderAPIKey, reg.APIKey)
+	resp, raw := send(t, reg.HTTP.Client(), req)
+	if req.ContentLength != 0 || len(req.TransferEncoding) != 0 && req.TransferEncoding[0] != "chunked" {
+		t.Fatalf("the request was not chunked")
+	}
+	checkErrorReply(t, resp, raw, errorCase{status: 413, code: registry.CodeBodyTooLarge})
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	reg := start(t, registrytest.WithRateLimit(3), registrytest.WithNow(clock))
+
+	for i := range 3 {
+		resp, raw := reg.Do(t, http.MethodGet, registry.PathServers, nil)
+		wantStatus(t, resp, raw, http.StatusOK)
+		_ = i
+	}
+	resp, raw := reg.Do(t, http.MethodGet, registry.PathServers, nil)
+	checkErrorReply(t, resp, raw, errorCase{status: 429, code: registry.CodeRateLimited, message: "3 requests per minute"})
+	if got := resp.Header.Get("Retry-After"); got != "20" {
+		t.Errorf("Retry-After = %q, want 20 (one token per 20 s at 3/min)", got)
+	}
+
+	// Other keys and public routes are not affected.
+	resp, raw = reg.DoWithKey(t, reg.SecondOrgKey(t), http.MethodGet, registry.PathServers, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	mustGet(t, reg, registry.PathHealth)
+
+	mu.Lock()
+	now = now.Add(20 * time.Second)
+	mu.Unlock()
+	resp, raw = reg.Do(t, http.MethodGet, registry.PathServers, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+}
