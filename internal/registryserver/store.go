@@ -504,6 +504,7 @@ func (s *store) badge(jti string) (badgeRecord, error) {
 func (s *store) revokeBadge(org, jti, reason string, now time.Time) (badgeRecord, error) {
 	var b badgeRecord
 	err := s.update(func(tx *bolt.Tx) error {
+		b = badgeRecord{} // fn may run twice; decode into a clean record
 		found, err := getJSON(tx.Bucket(bucketBadges), []byte(jti), &b)
 		switch {
 		case err != nil:
