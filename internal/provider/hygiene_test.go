@@ -1,0 +1,190 @@
+package provider
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
+)
+
+// TestSecretHygiene_TraceLogs runs a full lifecycle (create, refresh, update,
+// replace, import, destroy) with the real provider binary under the real
+// Terraform CLI at TF_LOG=TRACE, then searches everything Terraform and the
+// provider wrote (logs, stdout, stderr) for the API key, every base64 line of
+// every private key, the one-line env form and every badge. The API key must
+// not be in state either.
+func TestSecretHygiene_TraceLogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the provider binary")
+	}
+	t.Parallel()
+	reg := registrytest.Start(t)
+	tf := newCLIRun(t, reg)
+	tf.writeConfig(`name = "hygiene-a"`)
+	tf.run("apply", "-auto-approve")
+	tf.collectSecrets()
+	plan := tf.run("plan", "-replace=capiscio_server_identity.test")
+	tf.writeConfig(`name = "hygiene-b"`)
+	tf.run("apply", "-auto-approve")
+	tf.run("apply", "-auto-approve", "-replace=capiscio_server_identity.test")
+	tf.collectSecrets()
+	id := tf.stateAttr("id")
+	tf.run("state", "rm", "capiscio_server_identity.test")
+	tf.run("import", "capiscio_server_identity.test", id)
+	tf.run("apply", "-auto-approve", "-replace=capiscio_server_identity.test")
+	tf.collectSecrets()
+	tf.run("destroy", "-auto-approve")
+
+	if !strings.Contains(plan, "(sensitive value)") {
+		t.Errorf("plan output does not mark sensitive values")
+	}
+	if len(tf.secrets) < 7 {
+		t.Fatalf("collected only %d secrets; the test would prove nothing", len(tf.secrets))
+	}
+	logs, err := os.ReadFile(tf.logPath)
+	if err != nil || len(logs) < 10000 {
+		t.Fatalf("TRACE log missing or short (%d bytes): %v", len(logs), err)
+	}
+	haystack := string(logs) + tf.output.String()
+	for _, s := range tf.secrets {
+		if strings.Contains(haystack, s.value) {
+			t.Errorf("%s found in logs or CLI output", s.what)
+		}
+	}
+	state, _ := os.ReadFile(filepath.Join(tf.dir, "terraform.tfstate"))
+	state = append(state, tf.readBackup()...)
+	if strings.Contains(string(state), reg.APIKey) {
+		t.Errorf("the API key is in the state file")
+	}
+}
+
+type secret struct{ what, value string }
+
+type cliRun struct {
+	t       *testing.T
+	dir     string
+	logPath string
+	env     []string
+	output  strings.Builder
+	secrets []secret
+	apiKey  string
+}
+
+// newCLIRun builds the provider and prepares a working directory whose CLI
+// config points Terraform at it with dev_overrides (no download, no init).
+func newCLIRun(t *testing.T, reg *registrytest.Registry) *cliRun {
+	t.Helper()
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-capiscio"), "github.com/capiscio/terraform-provider-capiscio")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "terraformrc")
+	writeFile(t, rc, `provider_installation {
+  dev_overrides {
+    "registry.terraform.io/capiscio/capiscio" = "`+bin+`"
+  }
+  direct {}
+}
+`)
+	r := &cliRun{t: t, dir: dir, logPath: filepath.Join(dir, "trace.log"), apiKey: reg.APIKey}
+	r.env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_LOG=TRACE", "TF_LOG_PATH="+r.logPath,
+		"TF_IN_AUTOMATION=1", "TF_INPUT=0", "TF_VAR_registry_url="+reg.URL, "TF_VAR_api_key="+reg.APIKey)
+	r.secrets = append(r.secrets, secret{"the API key", reg.APIKey})
+	return r
+}
+
+func (r *cliRun) writeConfig(body string) {
+	writeFile(r.t, filepath.Join(r.dir, "main.tf"), `
+terraform {
+  required_providers {
+    capiscio = { source = "capiscio/capiscio" }
+  }
+}
+variable "registry_url" { type = string }
+variable "api_key" {
+  type      = string
+  sensitive = true
+}
+provider "capiscio" {
+  registry_url = var.registry_url
+  api_key      = var.api_key
+}
+resource "capiscio_server_identity" "test" {
+  `+body+`
+}
+`)
+}
+
+func (r *cliRun) run(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("terraform", append(args[:1:1], append([]string{"-no-color"}, args[1:]...)...)...)
+	if args[0] == "state" || args[0] == "import" {
+		cmd = exec.Command("terraform", args...)
+	}
+	cmd.Dir, cmd.Env = r.dir, r.env
+	out, err := cmd.CombinedOutput()
+	r.output.Write(out)
+	if err != nil {
+		r.t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (r *cliRun) stateAttr(name string) string {
+	r.t.Helper()
+	raw, err := os.ReadFile(filepath.Join(r.dir, "terraform.tfstate"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var st struct {
+		Resources []struct {
+			Instances []struct {
+				Attributes map[string]any `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil || len(st.Resources) == 0 || len(st.Resources[0].Instances) == 0 {
+		r.t.Fatalf("state: %v", err)
+	}
+	s, _ := st.Resources[0].Instances[0].Attributes[name].(string)
+	return s
+}
+
+// collectSecrets records the current key and badge in every form a leak could take.
+func (r *cliRun) collectSecrets() {
+	r.t.Helper()
+	pemText := r.stateAttr("private_key_pem")
+	if pemText == "" {
+		r.t.Fatal("no private key in state to look for")
+	}
+	r.secrets = append(r.secrets, secret{"the one-line private key", r.stateAttr("private_key_pem_env")})
+	for _, line := range strings.Split(pemText, "\n") {
+		if line != "" && !strings.HasPrefix(line, "-----") {
+			r.secrets = append(r.secrets, secret{"a base64 line of the private key", line})
+		}
+	}
+	if badge := r.stateAttr("badge"); badge != "" {
+		r.secrets = append(r.secrets, secret{"the badge", badge})
+		if parts := strings.Split(badge, "."); len(parts) == 3 {
+			r.secrets = append(r.secrets, secret{"the badge signature", parts[2]})
+		}
+	}
+}
+
+func (r *cliRun) readBackup() []byte {
+	b, _ := os.ReadFile(filepath.Join(r.dir, "terraform.tfstate.backup"))
+	return b
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
