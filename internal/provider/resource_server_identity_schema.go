@@ -57,7 +57,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 			"domain": schema.StringAttribute{
 				MarkdownDescription: "Domain put in badges (`vc.credentialSubject.domain`); changes in place and gets a new " +
 					"badge. Unset: derived from the registry URL as the runtime SDK does (the host, plus `:port` when the " +
-					"port is not 80 or 443). When set it is also exported in `env` as `CAPISCIO_SERVER_DOMAIN`.",
+					"port is not 80 or 443). A domain other than that default is also exported in `env` as `CAPISCIO_SERVER_DOMAIN`.",
 				Optional:   true,
 				Computed:   true,
 				Validators: []validator.String{notBlankValidator{}, stringvalidator.LengthAtMost(maxDomainLength), domainValidator{}},
@@ -138,8 +138,9 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 			},
 			"env": schema.MapAttribute{
 				MarkdownDescription: "Environment for the MCP server, ready for a Lambda function, Cloud Run service or " +
-					"Kubernetes container: `CAPISCIO_SERVER_ID`, `CAPISCIO_SERVER_URL`, `CAPISCIO_SERVER_DOMAIN` (when " +
-					"`domain` is set) and `CAPISCIO_SERVER_PRIVATE_KEY_PEM` (when the provider holds the key). Never the API key.",
+					"Kubernetes container: `CAPISCIO_SERVER_ID`, `CAPISCIO_SERVER_URL`, `CAPISCIO_SERVER_DOMAIN` (when `domain` " +
+					"differs from the one the runtime SDK derives from the URL by itself) and `CAPISCIO_SERVER_PRIVATE_KEY_PEM` " +
+					"(when the provider holds the key). Never the API key: give the runtime that separately.",
 				ElementType:   types.StringType,
 				Computed:      true,
 				Sensitive:     true,
