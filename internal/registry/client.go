@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -73,9 +72,15 @@ type Client struct {
 
 // New validates cfg and builds a Client.
 func New(cfg Config) (*Client, error) {
-	base, err := normalizeBaseURL(cfg.BaseURL)
+	// One definition of the URL rules (url.go), shared with the provider's
+	// validator.
+	normalized, err := NormalizeBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registry client: %w", err)
+	}
+	base, err := url.Parse(normalized)
+	if err != nil {
+		return nil, fmt.Errorf("registry client: %w", err)
 	}
 	timeout := cfg.RequestTimeout
 	switch {
@@ -131,7 +136,7 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	return &Client{
-		baseURL:    base.String(),
+		baseURL:    normalized,
 		apiKey:     cfg.APIKey,
 		userAgent:  ua,
 		httpClient: hc,
@@ -141,49 +146,6 @@ func New(cfg Config) (*Client, error) {
 		now:        time.Now,
 		jitter:     rand.Float64,
 	}, nil
-}
-
-// normalizeBaseURL checks the rules of INTERFACE.md: absolute http(s) URL, no
-// query, fragment or user info, plain http only for loopback hosts. A
-// trailing "/" is removed.
-func normalizeBaseURL(raw string) (*url.URL, error) {
-	fail := func(why string) error {
-		return fmt.Errorf("registry client: invalid registry URL %q: %s", raw, why)
-	}
-	if strings.TrimSpace(raw) == "" {
-		return nil, errors.New("registry client: the registry URL is empty")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fail("not a URL")
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fail("the scheme must be http or https")
-	case u.Host == "" || u.Hostname() == "":
-		return nil, fail("the URL must be absolute, with a host")
-	case u.User != nil:
-		return nil, fail("user info is not allowed; use the API key")
-	case u.RawQuery != "" || u.ForceQuery:
-		return nil, fail("a query is not allowed")
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return nil, fail("a fragment is not allowed")
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, fail("plain http is allowed only for a loopback host (localhost, 127.0.0.0/8, ::1); use https")
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = strings.TrimRight(u.RawPath, "/")
-	return u, nil
-}
-
-// isLoopback reports whether host is localhost or a loopback IP address.
-func isLoopback(host string) bool {
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // BaseURL returns the normalised registry URL, without a trailing "/".
