@@ -360,7 +360,7 @@ func (c *Client) toggleServer(ctx context.Context, id, route string) (*Server, e
 	if len(bytes.TrimSpace(rep.body)) == 0 {
 		return c.GetServer(ctx, id)
 	}
-	if top, data, perr := payload(rep.body); perr == nil && data == nil && !hasAny(top, "id", "did") {
+	if top, _, perr := payload(rep.body); perr == nil && !hasAny(top, "data", "id", "did") {
 		return c.GetServer(ctx, id)
 	}
 	s, err := decodeServer(rep.body)

@@ -797,3 +797,96 @@ func TestClient_ReplyTooLarge(t *testing.T) {
 		t.Errorf("oversized reply was retried: %d calls", n)
 	}
 }
+
+// TestClient_EveryMethodReportsBadReplies checks each decoding method wraps
+// an unreadable 2xx reply as ErrInvalidReply naming the call, and rejects an
+// empty id or jti before any I/O.
+func TestClient_EveryMethodReportsBadReplies(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		call     func(context.Context, *Client, string) error
+		wantCall string
+	}{
+		"CreateServer": {call: func(ctx context.Context, c *Client, _ string) error {
+			_, err := c.CreateServer(ctx, CreateServerRequest{}, "")
+			return err
+		}, wantCall: "POST /v1/sdk/servers"},
+		"GetServer": {call: func(ctx context.Context, c *Client, id string) error {
+			_, err := c.GetServer(ctx, id)
+			return err
+		}, wantCall: "GET /v1/sdk/servers/x"},
+		"ListServers": {call: func(ctx context.Context, c *Client, _ string) error {
+			_, _, err := c.ListServers(ctx, "", 0)
+			return err
+		}, wantCall: "GET /v1/sdk/servers"},
+		"RegisterKey": {call: func(ctx context.Context, c *Client, id string) error {
+			_, err := c.RegisterKey(ctx, id, RegisterKeyRequest{})
+			return err
+		}, wantCall: "PUT /v1/sdk/servers/x"},
+		"DisableServer": {call: func(ctx context.Context, c *Client, id string) error {
+			_, err := c.DisableServer(ctx, id)
+			return err
+		}, wantCall: "POST /v1/sdk/servers/x/disable"},
+		"EnableServer": {call: func(ctx context.Context, c *Client, id string) error {
+			_, err := c.EnableServer(ctx, id)
+			return err
+		}, wantCall: "POST /v1/sdk/servers/x/enable"},
+		"IssueBadge": {call: func(ctx context.Context, c *Client, id string) error {
+			_, err := c.IssueBadge(ctx, id, BadgeRequest{})
+			return err
+		}, wantCall: "POST /v1/sdk/servers/x/badge"},
+		"BadgeStatus": {call: func(ctx context.Context, c *Client, jti string) error {
+			_, err := c.BadgeStatus(ctx, jti)
+			return err
+		}, wantCall: "GET /v1/servers/badges/x/status"},
+		"JWKS": {call: func(ctx context.Context, c *Client, _ string) error {
+			_, err := c.JWKS(ctx)
+			return err
+		}, wantCall: "GET /.well-known/jwks.json"},
+		"DIDDocument": {call: func(ctx context.Context, c *Client, id string) error {
+			_, err := c.DIDDocument(ctx, id)
+			return err
+		}, wantCall: "GET /servers/x/did.json"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, replyWith(http.StatusOK, `{"success":true,"data":"unexpected"}`))
+			c := newTestClient(t, f.URL, nil)
+			err := tc.call(t.Context(), c, "x")
+			if !errors.Is(err, ErrInvalidReply) || !strings.Contains(err.Error(), tc.wantCall) {
+				t.Errorf("error = %v, want ErrInvalidReply naming %q", err, tc.wantCall)
+			}
+			if strings.Contains(tc.wantCall, "/x") {
+				before := f.calls.Load()
+				if err := tc.call(t.Context(), c, ""); err == nil || errors.Is(err, ErrInvalidReply) {
+					t.Errorf("empty argument: error = %v, want an argument error", err)
+				}
+				if f.calls.Load() != before {
+					t.Error("an empty argument reached the network")
+				}
+			}
+		})
+	}
+}
+
+func TestClient_ToggleServer_EnvelopeWithoutData(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.Method == http.MethodPost {
+			replyWith(http.StatusOK, `{"success":true,"message":"enabled"}`)(w, r, n)
+			return
+		}
+		replyWith(http.StatusOK, mustJSON(t, envelope(serverCamel())))(w, r, n)
+	})
+	got, err := newTestClient(t, f.URL, nil).EnableServer(t.Context(), testServerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantServer(), got); diff != "" {
+		t.Errorf("server mismatch (-want +got):\n%s", diff)
+	}
+	if n := f.calls.Load(); n != 2 {
+		t.Errorf("calls = %d, want POST then GET", n)
+	}
+}
