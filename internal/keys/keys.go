@@ -5,9 +5,17 @@
 //
 // It is shared by the provider (resource, ephemeral resource, functions) and the
 // local registry, and never imports terraform-plugin-framework.
+//
+// Errors from the parsers, encoders and Describe functions match one or more of
+// the Err* sentinels with errors.Is, say what to do, and never quote key
+// material, so they are safe to show in diagnostics. The functions that take an
+// ed25519.PublicKey and return no error (DIDKey, Multibase, PublicJWK,
+// Thumbprint, FingerprintSHA256) expect the 32 bytes of a valid key; use
+// DescribePublic to check a key of unknown origin.
 package keys
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -18,24 +26,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/mr-tron/base58"
 )
 
-// PEM block types.
+// PEM block types. They stay untyped string constants (rather than a named type,
+// STYLE.md convention 5) because their one use is as pem.Block.Type, a string;
+// each kind of key has exactly one accepted format, so there is no list to
+// validate against.
 const (
-	BlockPrivateKey = "PRIVATE KEY" // PKCS#8
-	BlockPublicKey  = "PUBLIC KEY"  // SPKI
+	BlockPrivateKey = "PRIVATE KEY" // PKCS#8 (RFC 5958), unencrypted
+	BlockPublicKey  = "PUBLIC KEY"  // SPKI (RFC 5280)
 )
 
-// DIDKeyPrefix starts every did:key; Ed25519 did:keys continue with "z6Mk".
-const DIDKeyPrefix = "did:key:"
-
-// multicodecEd25519 is the multicodec varint prefix for an Ed25519 public key.
-var multicodecEd25519 = []byte{0xed, 0x01}
-
-// Generate returns a new Ed25519 private key read from rand (crypto/rand.Reader
-// when nil).
+// Generate returns a new Ed25519 private key whose seed is read from r
+// (crypto/rand when nil; a fixed reader gives a fixed key, for tests).
 func Generate(r io.Reader) (ed25519.PrivateKey, error) {
 	if r == nil {
 		r = rand.Reader
@@ -47,8 +50,12 @@ func Generate(r io.Reader) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
-// EncodePrivatePEM encodes priv as an unencrypted PKCS#8 "PRIVATE KEY" PEM.
+// EncodePrivatePEM encodes priv as an unencrypted PKCS#8 "PRIVATE KEY" PEM
+// (version 1, no public key inside, as OpenSSL and the Python SDK write it).
 func EncodePrivatePEM(priv ed25519.PrivateKey) (string, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return "", fail(ErrKeyLength, "the Ed25519 private key has %d bytes; it must have %d (seed and public key)", len(priv), ed25519.PrivateKeySize)
+	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
 		return "", fmt.Errorf("encoding PKCS#8: %w", err)
@@ -58,6 +65,9 @@ func EncodePrivatePEM(priv ed25519.PrivateKey) (string, error) {
 
 // EncodePublicPEM encodes pub as an SPKI "PUBLIC KEY" PEM.
 func EncodePublicPEM(pub ed25519.PublicKey) (string, error) {
+	if len(pub) != ed25519.PublicKeySize {
+		return "", fail(ErrKeyLength, "the Ed25519 public key has %d bytes; it must have %d", len(pub), ed25519.PublicKeySize)
+	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return "", fmt.Errorf("encoding SPKI: %w", err)
@@ -65,65 +75,23 @@ func EncodePublicPEM(pub ed25519.PublicKey) (string, error) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: BlockPublicKey, Bytes: der})), nil
 }
 
+// envEscaper writes every line break (LF, CRLF or a lone CR) as a literal `\n`.
+var envEscaper = strings.NewReplacer("\r\n", `\n`, "\r", `\n`, "\n", `\n`)
+
 // EnvEscape turns a PEM into the one-line form with literal `\n` that
-// CAPISCIO_SERVER_PRIVATE_KEY_PEM takes (the runtime SDK's first-run hint).
+// CAPISCIO_SERVER_PRIVATE_KEY_PEM takes (the runtime SDK's first-run hint). Any
+// line break, CRLF and lone CR included, becomes `\n`, so the result is always
+// one line. Backslashes already in s are left alone (a PEM has none).
 func EnvEscape(s string) string {
-	return strings.ReplaceAll(s, "\n", `\n`)
+	return envEscaper.Replace(s)
 }
 
 // EnvUnescape reverses EnvEscape: literal `\n` (and `\r\n`) become newlines, as
-// the runtime SDK does before parsing.
+// the runtime SDK does before parsing. For a string with no backslash,
+// EnvUnescape(EnvEscape(s)) is s with its line breaks written as LF.
 func EnvUnescape(s string) string {
 	s = strings.ReplaceAll(s, `\r\n`, "\n")
 	return strings.ReplaceAll(s, `\n`, "\n")
-}
-
-// DIDKey returns the did:key of pub: "did:key:z" + base58btc(0xed01 || pub).
-func DIDKey(pub ed25519.PublicKey) string {
-	return DIDKeyPrefix + Multibase(pub)
-}
-
-// Multibase returns "z" + base58btc(0xed01 || pub), the publicKeyMultibase of a
-// DID document and the method-specific part of the did:key.
-func Multibase(pub ed25519.PublicKey) string {
-	buf := make([]byte, 0, len(multicodecEd25519)+len(pub))
-	buf = append(buf, multicodecEd25519...)
-	buf = append(buf, pub...)
-	return "z" + base58.Encode(buf)
-}
-
-// ParseMultibase decodes an Ed25519 multibase value ("z6Mk...").
-func ParseMultibase(s string) (ed25519.PublicKey, error) {
-	if !strings.HasPrefix(s, "z") {
-		return nil, fmt.Errorf("multibase value must start with %q (base58btc)", "z")
-	}
-	raw, err := base58.Decode(s[1:])
-	if err != nil || len(s) == 1 {
-		return nil, fmt.Errorf("multibase value is not valid base58btc")
-	}
-	if len(raw) < 2 || raw[0] != multicodecEd25519[0] || raw[1] != multicodecEd25519[1] {
-		return nil, fmt.Errorf("multibase value is not an Ed25519 key (multicodec prefix 0xed01 missing)")
-	}
-	if len(raw)-2 != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("multibase value holds %d key bytes, an Ed25519 key has %d", len(raw)-2, ed25519.PublicKeySize)
-	}
-	return ed25519.PublicKey(raw[2:]), nil
-}
-
-// ParseDIDKey returns the Ed25519 public key of a did:key.
-func ParseDIDKey(did string) (ed25519.PublicKey, error) {
-	if !strings.HasPrefix(did, DIDKeyPrefix) {
-		return nil, fmt.Errorf("%q is not a did:key (it must start with %q)", truncate(did), DIDKeyPrefix)
-	}
-	rest := strings.TrimPrefix(did, DIDKeyPrefix)
-	if strings.Contains(rest, ":") {
-		return nil, fmt.Errorf("did:key must have exactly three colon-separated parts")
-	}
-	pub, err := ParseMultibase(rest)
-	if err != nil {
-		return nil, fmt.Errorf("did:key: %w", err)
-	}
-	return pub, nil
 }
 
 // JWK is a public Ed25519 JSON Web Key (RFC 8037) with kid set to its RFC 7638
@@ -141,7 +109,9 @@ func PublicJWK(pub ed25519.PublicKey) JWK {
 }
 
 // Thumbprint returns the RFC 7638 JWK thumbprint (SHA-256, base64url) of pub.
-// The members are the required ones in lexicographic order: crv, kty, x.
+// The members are the required ones in lexicographic order: crv, kty, x. No
+// member value can hold a character JSON would escape (x is base64url), so the
+// canonical form is built by concatenation.
 func Thumbprint(pub ed25519.PublicKey) string {
 	canonical := `{"crv":"Ed25519","kty":"OKP","x":"` + base64.RawURLEncoding.EncodeToString(pub) + `"}`
 	sum := sha256.Sum256([]byte(canonical))
@@ -153,7 +123,7 @@ func Thumbprint(pub ed25519.PublicKey) string {
 func FingerprintSHA256(pub ed25519.PublicKey) string {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		// MarshalPKIXPublicKey never fails for an ed25519.PublicKey.
+		// MarshalPKIXPublicKey has no failure path for an ed25519.PublicKey.
 		panic(err)
 	}
 	sum := sha256.Sum256(der)
@@ -172,8 +142,17 @@ type Public struct {
 	Fingerprint string // SHA256:... of the SPKI DER
 }
 
-// DescribePublic computes every public encoding of pub.
+// DescribePublic computes every public encoding of pub. It refuses a key that
+// is not 32 bytes (ErrKeyLength) or not a point on the curve (ErrCorruptKey).
+// Key is a copy of pub.
 func DescribePublic(pub ed25519.PublicKey) (Public, error) {
+	if len(pub) != ed25519.PublicKeySize {
+		return Public{}, fail(ErrKeyLength, "the Ed25519 public key has %d bytes; it must have %d", len(pub), ed25519.PublicKeySize)
+	}
+	if !isCurvePoint(pub) {
+		return Public{}, fail(ErrCorruptKey, "the 32 bytes are not an Ed25519 public key (not a point on the curve)")
+	}
+	pub = bytes.Clone(pub)
 	pemText, err := EncodePublicPEM(pub)
 	if err != nil {
 		return Public{}, err
@@ -214,27 +193,37 @@ func NewMaterial(r io.Reader) (Material, error) {
 	return DescribePrivate(priv)
 }
 
-// DescribePrivate computes every encoding of priv and its public key.
+// DescribePrivate computes every encoding of priv and its public key. It
+// refuses a key that is not 64 bytes (ErrKeyLength) or whose second half is not
+// the public key of its seed (ErrCorruptKey): ed25519.Sign trusts that half, so
+// such a key would sign with a public key nobody can verify against.
 func DescribePrivate(priv ed25519.PrivateKey) (Material, error) {
-	pub, ok := priv.Public().(ed25519.PublicKey)
-	if !ok {
-		return Material{}, fmt.Errorf("private key has no Ed25519 public key")
+	if len(priv) != ed25519.PrivateKeySize {
+		return Material{}, fail(ErrKeyLength, "the Ed25519 private key has %d bytes; it must have %d (seed and public key)", len(priv), ed25519.PrivateKeySize)
 	}
-	public, err := DescribePublic(pub)
+	canonical := ed25519.NewKeyFromSeed(priv.Seed())
+	if !bytes.Equal(canonical, priv) {
+		return Material{}, fail(ErrCorruptKey, "the Ed25519 private key is inconsistent: its public half does not belong to its seed")
+	}
+	public, err := DescribePublic(canonical.Public().(ed25519.PublicKey))
 	if err != nil {
 		return Material{}, err
 	}
-	privPEM, err := EncodePrivatePEM(priv)
+	privPEM, err := EncodePrivatePEM(canonical)
 	if err != nil {
 		return Material{}, err
 	}
-	return Material{Public: public, Private: priv, PrivatePEM: privPEM, PrivatePEMEnv: EnvEscape(privPEM)}, nil
+	return Material{Public: public, Private: canonical, PrivatePEM: privPEM, PrivatePEMEnv: EnvEscape(privPEM)}, nil
 }
 
-func truncate(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
+// isCurvePoint reports whether the 32-byte pub decodes to a point on the
+// Ed25519 curve. The standard library has no direct call for that, but
+// ed25519.VerifyWithOptions decodes the key before it looks at the signature
+// and reports a key that is not a point as "ed25519: bad public key"; with an
+// empty signature it fails either way, on the key or on the signature length.
+// Should the wording ever change, every 32-byte key counts as a point again
+// (fail open, as x509 and OpenSSL accept such keys), and TestIsCurvePoint fails.
+func isCurvePoint(pub ed25519.PublicKey) bool {
+	err := ed25519.VerifyWithOptions(pub, nil, nil, &ed25519.Options{})
+	return err == nil || !strings.Contains(err.Error(), "bad public key")
 }
