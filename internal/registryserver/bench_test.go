@@ -1,0 +1,139 @@
+package registryserver_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
+)
+
+// benchClients is how many concurrent clients each benchmark runs per
+// GOMAXPROCS: group commit needs writes in flight together, as the provider
+// (terraform -parallelism=10) and fleets of MCP servers produce.
+const benchClients = 32
+
+// Run with: go test -run '^$' -bench . -benchtime 3s ./internal/registryserver/
+// Each op is one HTTP round trip (two for BenchmarkRegister) on loopback to
+// the real handler, with every write fsynced to a bbolt file in a temp dir.
+
+// BenchmarkRegister measures registrations: a durable create (POST) followed
+// by the SDK's registration PUT of the same key.
+func BenchmarkRegister(b *testing.B) {
+	reg := registrytest.Start(b)
+	client := newAPIClient(reg, reg.APIKey)
+	pool := keyPool(b, 64)
+	var next atomic.Uint64
+	b.SetParallelism(benchClients)
+	b.ResetTimer()
+	cpu := processCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			key := pool[next.Add(1)%uint64(len(pool))]
+			srv, err := callData[registry.Server](client, http.MethodPost, registry.PathServers, key.createBody(""), http.StatusCreated)
+			if err == nil {
+				_, err = client.call(http.MethodPut, pathOf(registry.PathServer, srv.ID), key.registerBody(), http.StatusOK)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportOpsPerSecond(b, cpu)
+}
+
+// BenchmarkRotateKey measures key rotations: a PUT with a new key, which
+// rewrites the record and scans the server's badges for revocation.
+func BenchmarkRotateKey(b *testing.B) {
+	reg := registrytest.Start(b)
+	client := newAPIClient(reg, reg.APIKey)
+	pool := keyPool(b, 64)
+	ids := benchServers(b, reg, pool, 256)
+	var next atomic.Uint64
+	b.SetParallelism(benchClients)
+	b.ResetTimer()
+	cpu := processCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			key := pool[(n/uint64(len(ids)))%uint64(len(pool))] // a new key each visit of a server
+			if _, err := client.call(http.MethodPut, pathOf(registry.PathServer, ids[n%uint64(len(ids))]), key.registerBody(), http.StatusOK); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportOpsPerSecond(b, cpu)
+}
+
+// BenchmarkIssueBadge measures badge issuance: a durable badge record plus an
+// Ed25519 signature per request.
+func BenchmarkIssueBadge(b *testing.B) {
+	reg := registrytest.Start(b)
+	client := newAPIClient(reg, reg.APIKey)
+	ids := benchServers(b, reg, keyPool(b, 8), 256)
+	var next atomic.Uint64
+	b.SetParallelism(benchClients)
+	b.ResetTimer()
+	cpu := processCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := ids[next.Add(1)%uint64(len(ids))]
+			if _, err := client.call(http.MethodPost, pathOf(registry.PathServerBadge, id), nil, http.StatusCreated); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportOpsPerSecond(b, cpu)
+}
+
+// BenchmarkReadServer measures an authenticated GET, for comparison: the
+// HTTP and JSON cost without a write.
+func BenchmarkReadServer(b *testing.B) {
+	reg := registrytest.Start(b)
+	client := newAPIClient(reg, reg.APIKey)
+	ids := benchServers(b, reg, keyPool(b, 8), 256)
+	var next atomic.Uint64
+	b.SetParallelism(benchClients)
+	b.ResetTimer()
+	cpu := processCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := client.call(http.MethodGet, pathOf(registry.PathServer, ids[next.Add(1)%uint64(len(ids))]), nil, http.StatusOK); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportOpsPerSecond(b, cpu)
+}
+
+func keyPool(b *testing.B, n int) []testKey {
+	pool := make([]testKey, n)
+	for i := range pool {
+		pool[i] = newKey(b)
+	}
+	return pool
+}
+
+func benchServers(b *testing.B, reg *registrytest.Registry, pool []testKey, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = createServer(b, reg, reg.APIKey, pool[i%len(pool)], fmt.Sprintf("bench %d", i)).ID
+	}
+	return ids
+}
+
+// reportOpsPerSecond reports throughput and the process CPU time per op
+// (client and server together, both in this process). On a shared machine
+// ops/s depends on what else runs; cpu-µs/op does not, and 2 cores divided by
+// it bounds the throughput of an otherwise idle 2-core machine.
+func reportOpsPerSecond(b *testing.B, cpuStart time.Duration) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	b.ReportMetric(float64((processCPU()-cpuStart).Microseconds())/float64(b.N), "cpu-µs/op")
+}
