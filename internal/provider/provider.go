@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -38,7 +40,11 @@ const (
 	providerUserAgentFmt = "terraform-provider-capiscio/%s"
 )
 
-var _ provider.Provider = (*capiscioProvider)(nil)
+var (
+	_ provider.Provider                       = (*capiscioProvider)(nil)
+	_ provider.ProviderWithEphemeralResources = (*capiscioProvider)(nil)
+	_ provider.ProviderWithFunctions          = (*capiscioProvider)(nil)
+)
 
 // New returns the provider factory used by main.go.
 func New(version string) func() provider.Provider {
@@ -231,8 +237,28 @@ func (p *capiscioProvider) Resources(_ context.Context) []func() resource.Resour
 	}
 }
 
+// EphemeralResources lists the ephemeral resources (Terraform >= 1.10).
+func (p *capiscioProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{
+		NewServerKeyEphemeralResource,
+	}
+}
+
 func (p *capiscioProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{
+		NewServerIdentityDataSource,
+	}
+}
+
+// Functions lists the provider-defined functions (Terraform >= 1.8). They are
+// pure and offline: they never call the registry.
+func (p *capiscioProvider) Functions(_ context.Context) []func() function.Function {
+	return []func() function.Function{
+		NewDIDDocumentURLFunction,
+		NewDIDKeyFunction,
+		NewBadgeClaimsFunction,
+		NewPEMEnvFunction,
+	}
 }
 
 // providerDataFrom does the checked cast every Configure needs.

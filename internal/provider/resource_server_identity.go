@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
@@ -56,8 +57,9 @@ func (r *serverIdentityResource) Configure(_ context.Context, req resource.Confi
 // Create generates a key, registers it, saves the identity at once (so a later
 // failure never loses a registered record), then asks for a first badge.
 func (r *serverIdentityResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan serverIdentityModel
+	var plan, config serverIdentityModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
 		return
 	}
@@ -69,20 +71,20 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 	defer cancel()
 	ctx = maskSecrets(ctx, r.data.client)
 
-	mat, diags := r.generateKey(ctx)
+	key, diags := resolveKey(ctx, config)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx = maskKeyMaterial(ctx, mat)
+	ctx = maskKeyMaterial(ctx, key.secret)
 	keyTime := r.data.serials.next(r.data.clock.Now())
 
-	server, managed, diags := r.register(ctx, plan, mat.Public)
+	server, managed, diags := r.register(ctx, plan, key.pub)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.applyKey(mat.Public, &mat, keyTime)
+	plan.applyKey(key.pub, key.stored, keyTime)
 	plan.applyServer(server, r.data.registryURL)
 	plan.refreshEnv()
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{Managed: managed})...)
@@ -129,6 +131,8 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 	priv, diags := getPrivate(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
 	priv.Drift = state.refreshFrom(server, r.data.registryURL)
+	due, _, _ := rotationDue(state, state.RotateAfter, r.data.clock.Now())
+	state.ReadyForRotation = types.BoolValue(due)
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, priv)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
@@ -151,6 +155,8 @@ func (r *serverIdentityResource) Update(ctx context.Context, req resource.Update
 	ctx = maskSecrets(ctx, r.data.client)
 
 	plan.copyComputedFrom(state)
+	due, _, _ := rotationDue(state, plan.RotateAfter, r.data.clock.Now())
+	plan.ReadyForRotation = types.BoolValue(due)
 	if !plan.Name.IsUnknown() && !plan.Name.Equal(state.Name) {
 		server, err := r.data.client.RegisterKey(ctx, state.ID.ValueString(), registry.RegisterKeyRequest{
 			DID: state.DIDKey.ValueString(), PublicKey: state.PublicKeyPEM.ValueString(), Name: plan.Name.ValueString(),
@@ -237,16 +243,6 @@ func (r *serverIdentityResource) configured(diags *diag.Diagnostics) bool {
 		return false
 	}
 	return true
-}
-
-func (r *serverIdentityResource) generateKey(ctx context.Context) (keys.Material, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	tflog.Debug(ctx, "Generating Ed25519 key")
-	mat, err := keys.NewMaterial(nil)
-	if err != nil {
-		diags.AddError("Unable to Generate Key", "Generating an Ed25519 key failed: "+err.Error())
-	}
-	return mat, diags
 }
 
 // register puts the key on the record given by server_id (PUT), or creates a

@@ -36,6 +36,10 @@ type serverIdentityModel struct {
 	ServerID         types.String   `tfsdk:"server_id"`
 	Name             types.String   `tfsdk:"name"`
 	Domain           types.String   `tfsdk:"domain"`
+	ExternalKeyPEM   types.String   `tfsdk:"external_public_key_pem"`
+	PrivateKeyWO     types.String   `tfsdk:"private_key_wo"`
+	PrivateKeyWOVer  types.Int64    `tfsdk:"private_key_wo_version"`
+	RotateAfter      types.String   `tfsdk:"rotate_after"`
 	RotationTriggers types.Map      `tfsdk:"rotation_triggers"`
 	IssueBadge       types.Bool     `tfsdk:"issue_badge"`
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
@@ -210,6 +214,7 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 			plan.ID = plan.ServerID
 		}
 		plan.ReadyForRotation = types.BoolValue(false)
+		plan.planNewKey(config)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
@@ -229,6 +234,7 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 		resp.RequiresReplace.Append(path.Root("public_key_pem"))
 		plan.markKeyUnknown()
 	}
+	r.planRotation(state, &plan, &resp.RequiresReplace, &resp.Diagnostics)
 	if !plan.Domain.Equal(state.Domain) && plan.IssueBadge.ValueBool() {
 		plan.Badge, plan.BadgeJTI, plan.BadgeExpiresAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
 		plan.Env = types.MapUnknown(types.StringType)
@@ -309,7 +315,10 @@ func maskSecrets(ctx context.Context, c *registry.Client) context.Context {
 
 // maskKeyMaterial masks the private key, whole and line by line, in every log
 // line of this request (a defence in depth: no code logs it).
-func maskKeyMaterial(ctx context.Context, mat keys.Material) context.Context {
+func maskKeyMaterial(ctx context.Context, mat *keys.Material) context.Context {
+	if mat == nil {
+		return ctx
+	}
 	secrets := []string{mat.PrivatePEM, mat.PrivatePEMEnv}
 	for _, line := range strings.Split(mat.PrivatePEM, "\n") {
 		if line != "" && !strings.HasPrefix(line, "-----") {

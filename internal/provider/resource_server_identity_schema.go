@@ -2,10 +2,13 @@ package provider
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
@@ -31,9 +34,12 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 	return schema.Schema{
 		MarkdownDescription: "One MCP server's identity: an Ed25519 key, its registration in the CapiscIO registry, " +
 			"the `did:web` DID the registry assigns, and a first trust badge.\n\n" +
-			"In generate mode (the default) the provider creates the key, so the private key is stored in the " +
-			"Terraform state; see the security notice. Rotate with `terraform apply -replace=ADDRESS` or by " +
-			"changing `rotation_triggers`.",
+			"The key comes from one of three places. In generate mode (the default) the provider creates it and the " +
+			"private key is stored in the Terraform state (see the security notice). With `private_key_wo` it is given " +
+			"at apply time, usually by the `capiscio_server_key` ephemeral resource, and never stored. With " +
+			"`external_public_key_pem` only a public key generated elsewhere is registered. Rotate with " +
+			"`terraform apply -replace=ADDRESS`, a change of `rotation_triggers` or `private_key_wo_version`, or " +
+			"`rotate_after`.",
 		Attributes: map[string]schema.Attribute{
 			// Arguments.
 			"server_id": schema.StringAttribute{
@@ -61,6 +67,49 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 				Optional:   true,
 				Computed:   true,
 				Validators: []validator.String{notBlankValidator{}, stringvalidator.LengthAtMost(maxDomainLength), domainValidator{}},
+			},
+			"external_public_key_pem": schema.StringAttribute{
+				MarkdownDescription: "Register a key generated elsewhere (a KMS, an HSM, the CLI): the SPKI PEM of an Ed25519 " +
+					"public key. No private key is ever in state. Changing it to another key forces a new identity; " +
+					"reformatting the same key does not. Conflicts with `private_key_wo`.",
+				Optional: true,
+				Validators: []validator.String{
+					publicKeyPEMValidator{},
+					stringvalidator.ConflictsWith(path.MatchRoot("private_key_wo")),
+				},
+				PlanModifiers: []planmodifier.String{
+					stringplanmodifier.RequiresReplaceIf(externalKeyChanged, "Registering another external key forces a new identity.",
+						"Registering another external key forces a new identity."),
+				},
+			},
+			"private_key_wo": schema.StringAttribute{
+				MarkdownDescription: "Write-only: a PKCS#8 Ed25519 private key PEM (plain, or the one-line `\\n`-escaped form) " +
+					"given at apply time, typically `ephemeral.capiscio_server_key.NAME.private_key_pem`. Its public half is " +
+					"registered; the value is used only in the apply that creates the identity and is never stored in plan " +
+					"or state. Requires `private_key_wo_version`; Terraform >= 1.11.",
+				Optional:  true,
+				Sensitive: true,
+				WriteOnly: true,
+				Validators: []validator.String{
+					privateKeyPEMValidator{},
+					stringvalidator.AlsoRequires(path.MatchRoot("private_key_wo_version")),
+					stringvalidator.ConflictsWith(path.MatchRoot("external_public_key_pem")),
+				},
+			},
+			"private_key_wo_version": schema.Int64Attribute{
+				MarkdownDescription: "Version of the key given in `private_key_wo`. Terraform cannot see changes of a " +
+					"write-only value, so bump this number to register a new write-only key (it forces a new identity). " +
+					"`key_serial` is a good value to copy into the secret store's own write-only version.",
+				Optional:      true,
+				Validators:    []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("private_key_wo"))},
+				PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+			},
+			"rotate_after": schema.StringAttribute{
+				MarkdownDescription: "Rotate the key once it is older than this duration, such as `720h` or `90d`. When a " +
+					"plan runs after that time, it shows a **replacement** (not a silent re-create), so dependants using " +
+					"`replace_triggered_by` are replaced too. Changing this value alone changes nothing remote.",
+				Optional:   true,
+				Validators: []validator.String{durationValidator{min: time.Minute}},
 			},
 			"rotation_triggers": schema.MapAttribute{
 				MarkdownDescription: "Arbitrary map of values that, when changed, rotate the key: a new key is generated, " +

@@ -52,7 +52,7 @@ provider "capiscio" {
 		"name empty":                {resourceWith(`name = ""`), `name`},
 		"name whitespace":           {resourceWith(`name = "  "`), `name`},
 		"name padded":               {resourceWith(`name = " search "`), `name[\s\S]*whitespace`},
-		"name oversized":            {resourceWith(fmt.Sprintf("name = %q", string(make([]byte, 0)) + repeat("n", 201))), `name`},
+		"name oversized":            {resourceWith(fmt.Sprintf("name = %q", string(make([]byte, 0))+repeat("n", 201))), `name`},
 		"domain with scheme":        {resourceWith(`domain = "https://mcp.example.com"`), `domain[\s\S]*scheme`},
 		"domain with path":          {resourceWith(`domain = "mcp.example.com/x"`), `domain`},
 		"domain with space":         {resourceWith(`domain = "mcp example.com"`), `domain`},

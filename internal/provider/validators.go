@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/duration"
+	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -182,4 +183,45 @@ func validateDomain(s string) error {
 		return fmt.Errorf("%q holds characters a host name cannot have", truncateForError(s))
 	}
 	return nil
+}
+
+// publicKeyPEMValidator checks an Ed25519 SPKI PEM with the precise errors of internal/keys.
+type publicKeyPEMValidator struct{}
+
+func (v publicKeyPEMValidator) Description(_ context.Context) string {
+	return "value must be the SPKI PEM (-----BEGIN PUBLIC KEY-----) of an Ed25519 public key"
+}
+
+func (v publicKeyPEMValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (v publicKeyPEMValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := keys.ParsePublicPEM(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Public Key", fmt.Sprintf("%s: %s", req.Path, err))
+	}
+}
+
+// privateKeyPEMValidator checks a PKCS#8 Ed25519 private key PEM (plain or env
+// form). Its errors never quote the value.
+type privateKeyPEMValidator struct{}
+
+func (v privateKeyPEMValidator) Description(_ context.Context) string {
+	return "value must be an unencrypted PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) of an Ed25519 key, plain or with literal \\n"
+}
+
+func (v privateKeyPEMValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (v privateKeyPEMValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := keys.ParsePrivatePEM(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Private Key", fmt.Sprintf("%s: %s", req.Path, err))
+	}
 }
