@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -28,8 +29,7 @@ func BenchmarkRegister(b *testing.B) {
 	pool := keyPool(b, 64)
 	var next atomic.Uint64
 	b.SetParallelism(benchClients)
-	b.ResetTimer()
-	cpu := processCPU()
+	start := startMeasure(b, reg)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			key := pool[next.Add(1)%uint64(len(pool))]
@@ -43,7 +43,7 @@ func BenchmarkRegister(b *testing.B) {
 			}
 		}
 	})
-	reportOpsPerSecond(b, cpu)
+	start.report(b)
 }
 
 // BenchmarkRotateKey measures key rotations: a PUT with a new key, which
@@ -55,8 +55,7 @@ func BenchmarkRotateKey(b *testing.B) {
 	ids := benchServers(b, reg, pool, 256)
 	var next atomic.Uint64
 	b.SetParallelism(benchClients)
-	b.ResetTimer()
-	cpu := processCPU()
+	start := startMeasure(b, reg)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := next.Add(1)
@@ -67,7 +66,7 @@ func BenchmarkRotateKey(b *testing.B) {
 			}
 		}
 	})
-	reportOpsPerSecond(b, cpu)
+	start.report(b)
 }
 
 // BenchmarkIssueBadge measures badge issuance: a durable badge record plus an
@@ -78,8 +77,7 @@ func BenchmarkIssueBadge(b *testing.B) {
 	ids := benchServers(b, reg, keyPool(b, 8), 256)
 	var next atomic.Uint64
 	b.SetParallelism(benchClients)
-	b.ResetTimer()
-	cpu := processCPU()
+	start := startMeasure(b, reg)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id := ids[next.Add(1)%uint64(len(ids))]
@@ -89,7 +87,7 @@ func BenchmarkIssueBadge(b *testing.B) {
 			}
 		}
 	})
-	reportOpsPerSecond(b, cpu)
+	start.report(b)
 }
 
 // BenchmarkReadServer measures an authenticated GET, for comparison: the
@@ -100,8 +98,7 @@ func BenchmarkReadServer(b *testing.B) {
 	ids := benchServers(b, reg, keyPool(b, 8), 256)
 	var next atomic.Uint64
 	b.SetParallelism(benchClients)
-	b.ResetTimer()
-	cpu := processCPU()
+	start := startMeasure(b, reg)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := client.call(http.MethodGet, pathOf(registry.PathServer, ids[next.Add(1)%uint64(len(ids))]), nil, http.StatusOK); err != nil {
@@ -110,7 +107,7 @@ func BenchmarkReadServer(b *testing.B) {
 			}
 		}
 	})
-	reportOpsPerSecond(b, cpu)
+	start.report(b)
 }
 
 func keyPool(b *testing.B, n int) []testKey {
@@ -129,11 +126,28 @@ func benchServers(b *testing.B, reg *registrytest.Registry, pool []testKey, n in
 	return ids
 }
 
-// reportOpsPerSecond reports throughput and the process CPU time per op
-// (client and server together, both in this process). On a shared machine
-// ops/s depends on what else runs; cpu-µs/op does not, and 2 cores divided by
-// it bounds the throughput of an otherwise idle 2-core machine.
-func reportOpsPerSecond(b *testing.B, cpuStart time.Duration) {
+// measure holds the counters at the start of the timed part.
+type measure struct {
+	reg  *registrytest.Registry
+	cpu  time.Duration
+	txID int
+}
+
+// startMeasure resets the benchmark timer and notes the process CPU time and
+// the store's last transaction id.
+func startMeasure(b *testing.B, reg *registrytest.Registry) measure {
+	b.ResetTimer()
+	return measure{reg: reg, cpu: processCPU(), txID: registryserver.LastTxID(reg.Server)}
+}
+
+// report adds three metrics: ops/s; cpu-µs/op, the process CPU time per op
+// (client and server together, both in this process), which unlike ops/s
+// does not depend on what else runs on a shared machine; and writes/commit,
+// how many write requests shared one fsynced commit (group commit).
+func (m measure) report(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
-	b.ReportMetric(float64((processCPU()-cpuStart).Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((processCPU()-m.cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+	if commits := registryserver.LastTxID(m.reg.Server) - m.txID; commits > 0 {
+		b.ReportMetric(float64(b.N)/float64(commits), "writes/commit")
+	}
 }
