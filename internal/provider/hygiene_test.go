@@ -99,8 +99,12 @@ func newCLIRun(t *testing.T, reg *registrytest.Registry) *cliRun {
 	return r
 }
 
-func (r *cliRun) writeConfig(body string) {
-	writeFile(r.t, filepath.Join(r.dir, "main.tf"), `
+func (r *cliRun) writeConfig(body string) { r.writeConfigExtra(body, "") }
+
+// writeConfigExtra writes main.tf with body inside the identity resource and
+// extra at the top level.
+func (r *cliRun) writeConfigExtra(body, extra string) {
+	writeFile(r.t, filepath.Join(r.dir, "main.tf"), extra+`
 terraform {
   required_providers {
     capiscio = { source = "capiscio/capiscio" }
@@ -175,6 +179,12 @@ func (r *cliRun) collectSecrets() {
 			r.secrets = append(r.secrets, secret{"the badge signature", parts[2]})
 		}
 	}
+}
+
+// readState returns the state file's bytes and its backup's.
+func (r *cliRun) readState() []byte {
+	b, _ := os.ReadFile(filepath.Join(r.dir, "terraform.tfstate"))
+	return append(b, r.readBackup()...)
 }
 
 func (r *cliRun) readBackup() []byte {
