@@ -181,6 +181,45 @@ func (r *cliRun) collectSecrets() {
 	}
 }
 
+// stateIDs returns the ids of every identity instance in state, in index order.
+func (r *cliRun) stateIDs() []string {
+	r.t.Helper()
+	raw, err := os.ReadFile(filepath.Join(r.dir, "terraform.tfstate"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var st struct {
+		Resources []struct {
+			Instances []struct {
+				Attributes map[string]any `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil || len(st.Resources) == 0 {
+		r.t.Fatalf("state: %v", err)
+	}
+	var ids []string
+	for _, in := range st.Resources[0].Instances {
+		id, _ := in.Attributes["id"].(string)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// planAllowingChanges runs terraform plan and returns its output; exit code 2
+// (changes present) is not a failure.
+func (r *cliRun) planAllowingChanges() string {
+	r.t.Helper()
+	cmd := exec.Command("terraform", "plan", "-no-color", "-detailed-exitcode")
+	cmd.Dir, cmd.Env = r.dir, r.env
+	out, err := cmd.CombinedOutput()
+	r.output.Write(out)
+	if err != nil && cmd.ProcessState.ExitCode() != 2 {
+		r.t.Fatalf("terraform plan: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
 // readState returns the state file's bytes and its backup's.
 func (r *cliRun) readState() []byte {
 	b, _ := os.ReadFile(filepath.Join(r.dir, "terraform.tfstate"))

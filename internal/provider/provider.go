@@ -72,6 +72,8 @@ type providerData struct {
 	registryURL string
 	clock       clock.Clock
 	serials     *serialGuard
+	// reader serves refreshes, batching them into list calls in large runs.
+	reader *registry.BatchReader
 }
 
 type providerModel struct {
@@ -152,7 +154,7 @@ func (p *capiscioProvider) Configure(ctx context.Context, req provider.Configure
 		"registry_url": settings.registryURL, "api_key_set": settings.apiKey != "",
 		"request_timeout": settings.requestTimeout.String(), "max_retries": settings.maxRetries,
 	})
-	data := &providerData{client: client, registryURL: settings.registryURL, clock: p.clock, serials: &serialGuard{}}
+	data := &providerData{client: client, registryURL: settings.registryURL, clock: p.clock, serials: &serialGuard{}, reader: registry.NewBatchReader(client)}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data

@@ -84,8 +84,10 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.data.reader.Forget(server.ID)
 	plan.applyKey(key.pub, key.stored, keyTime)
 	plan.applyServer(server, r.data.registryURL)
+	plan.applyBadge(nil) // set below when a badge is asked for and issued
 	plan.refreshEnv()
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{Managed: managed})...)
 	// Save before the badge call: the registration is real from here on.
@@ -117,7 +119,7 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 	defer cancel()
 	ctx = maskSecrets(ctx, r.data.client)
 
-	server, err := r.data.client.GetServer(ctx, state.ID.ValueString())
+	server, err := r.data.reader.GetServer(ctx, state.ID.ValueString())
 	if registry.IsNotFound(err) {
 		tflog.Info(ctx, "Server record not found in the registry, removing the identity from state", map[string]any{"server_id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
@@ -154,6 +156,7 @@ func (r *serverIdentityResource) Update(ctx context.Context, req resource.Update
 	defer cancel()
 	ctx = maskSecrets(ctx, r.data.client)
 
+	r.data.reader.Forget(state.ID.ValueString())
 	plan.copyComputedFrom(state)
 	due, _, _ := rotationDue(state, plan.RotateAfter, r.data.clock.Now())
 	plan.ReadyForRotation = types.BoolValue(due)
@@ -199,6 +202,7 @@ func (r *serverIdentityResource) Delete(ctx context.Context, req resource.Delete
 		tflog.Info(ctx, "Leaving server record in place: it was not created by this resource", map[string]any{"server_id": id})
 		return
 	}
+	r.data.reader.Forget(id)
 	server, err := r.data.client.GetServer(ctx, id)
 	if registry.IsNotFound(err) {
 		return
