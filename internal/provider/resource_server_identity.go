@@ -79,8 +79,19 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 	ctx = maskKeyMaterial(ctx, key.secret)
 	keyTime := r.data.serials.next(r.data.clock.Now())
 
-	server, managed, diags := r.register(ctx, plan, key.pub)
+	idempotencyKey := uuid.NewString()
+	server, managed, regErr, diags := r.register(ctx, plan, key.pub, idempotencyKey)
 	resp.Diagnostics.Append(diags...)
+	if managed && registry.IsOutcomeUnknown(regErr) {
+		// The record may exist: keep the request in state so the next apply
+		// resolves it with the same Idempotency-Key instead of leaving an orphan.
+		plan.applyKey(key.pub, key.stored, keyTime)
+		plan.applyPending(idempotencyKey, r.data.registryURL)
+		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{Managed: true,
+			Pending: &pendingCreate{IdempotencyKey: idempotencyKey, Name: plan.Name.ValueString()}})...)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		return
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -119,6 +130,13 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 	defer cancel()
 	ctx = maskSecrets(ctx, r.data.client)
 
+	priv, diags := getPrivate(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if priv.Pending != nil {
+		// Tainted by an unconfirmed create: the next apply's Delete resolves it.
+		tflog.Info(ctx, "Server identity has an unconfirmed create; it is resolved and replaced by the next apply")
+		return
+	}
 	server, err := r.data.reader.GetServer(ctx, state.ID.ValueString())
 	if registry.IsNotFound(err) {
 		tflog.Info(ctx, "Server record not found in the registry, removing the identity from state", map[string]any{"server_id": state.ID.ValueString()})
@@ -130,8 +148,6 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 			fmt.Sprintf("Reading server record %s from the registry failed.", state.ID.ValueString()), err)
 		return
 	}
-	priv, diags := getPrivate(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
 	priv.Drift = state.refreshFrom(server, r.data.registryURL)
 	due, _, _ := rotationDue(state, state.RotateAfter, r.data.clock.Now())
 	state.ReadyForRotation = types.BoolValue(due)
@@ -197,6 +213,16 @@ func (r *serverIdentityResource) Delete(ctx context.Context, req resource.Delete
 
 	priv, diags := getPrivate(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
+	if priv.Pending != nil {
+		server, err := r.resolvePending(ctx, state, priv.Pending)
+		if err != nil {
+			addRegistryError(&resp.Diagnostics, "Unable to Resolve Unconfirmed Server Record",
+				"Looking up the server record of an earlier unconfirmed create failed; it stays in state so that a later "+
+					"run can resolve it. Run terraform apply again when the registry is reachable.", err)
+			return
+		}
+		state.ID = types.StringValue(server.ID)
+	}
 	id := state.ID.ValueString()
 	if !priv.Managed {
 		tflog.Info(ctx, "Leaving server record in place: it was not created by this resource", map[string]any{"server_id": id})
@@ -252,7 +278,7 @@ func (r *serverIdentityResource) configured(diags *diag.Diagnostics) bool {
 // register puts the key on the record given by server_id (PUT), or creates a
 // record (POST with an Idempotency-Key). managed reports whether this resource
 // created the record and so owns its deletion.
-func (r *serverIdentityResource) register(ctx context.Context, plan serverIdentityModel, pub keys.Public) (*registry.Server, bool, diag.Diagnostics) {
+func (r *serverIdentityResource) register(ctx context.Context, plan serverIdentityModel, pub keys.Public, idempotencyKey string) (*registry.Server, bool, error, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	if id := plan.ServerID.ValueString(); !plan.ServerID.IsUnknown() && id != "" {
 		tflog.Debug(ctx, "Registering key on existing server record", map[string]any{"server_id": id, "did_key": pub.DIDKey})
@@ -264,16 +290,32 @@ func (r *serverIdentityResource) register(ctx context.Context, plan serverIdenti
 					"CapiscIO dashboard first, check that api_key belongs to the same organisation, or remove server_id to let "+
 					"the provider create a record.", id))
 		case err != nil:
-			addRegistryError(&diags, "Unable to Register Server Key", fmt.Sprintf("Registering the key on server record %s failed; the record was not changed.", id), err)
+			addRegistryError(&diags, "Unable to Register Server Key", fmt.Sprintf("Registering the key on server record %s failed.", id), err)
 		}
-		return server, false, diags
+		return server, false, err, diags
 	}
 	tflog.Debug(ctx, "Creating server record", map[string]any{"did_key": pub.DIDKey})
-	server, err := r.data.client.CreateServer(ctx, registry.CreateServerRequest{Name: plan.Name.ValueString(), DID: pub.DIDKey, PublicKey: pub.PEM}, uuid.NewString())
-	if err != nil {
-		addRegistryError(&diags, "Unable to Create Server Record", "Creating a server record in the registry failed.", err)
+	server, err := r.data.client.CreateServer(ctx, registry.CreateServerRequest{Name: plan.Name.ValueString(), DID: pub.DIDKey, PublicKey: pub.PEM}, idempotencyKey)
+	switch {
+	case registry.IsOutcomeUnknown(err):
+		addRegistryError(&diags, "Server Record Creation Unconfirmed",
+			"The registry did not confirm the creation of a server record, so it may or may not exist. The identity is "+
+				"saved as tainted with its request: the next terraform apply resolves it with the same Idempotency-Key "+
+				"(finding the record if it was created, so none is left behind) and then replaces it.", err)
+	case err != nil:
+		addRegistryError(&diags, "Unable to Create Server Record", "Creating a server record in the registry failed; nothing was created.", err)
 	}
-	return server, true, diags
+	return server, true, err, diags
+}
+
+// resolvePending finishes a create whose outcome was unknown: the same
+// request with the same Idempotency-Key returns the record if the registry
+// made it, or makes it now. Either way the caller then owns a known record.
+func (r *serverIdentityResource) resolvePending(ctx context.Context, state serverIdentityModel, p *pendingCreate) (*registry.Server, error) {
+	tflog.Debug(ctx, "Resolving an unconfirmed server record creation", map[string]any{"did_key": state.DIDKey.ValueString()})
+	return r.data.client.CreateServer(ctx, registry.CreateServerRequest{
+		Name: p.Name, DID: state.DIDKey.ValueString(), PublicKey: state.PublicKeyPEM.ValueString(),
+	}, p.IdempotencyKey)
 }
 
 // issueFirstBadge asks for a badge; a failure is a warning, never an error,
@@ -306,8 +348,17 @@ func withTimeout(ctx context.Context, get func(context.Context, time.Duration) (
 type privateState struct {
 	// Managed is true when this resource created the record and may delete it.
 	Managed bool `json:"managed,omitempty"`
+	// Pending holds a create whose outcome the registry never confirmed.
+	Pending *pendingCreate `json:"pending,omitempty"`
 	// Drift names why the next plan must replace the identity ("" = none).
 	Drift string `json:"drift,omitempty"`
+}
+
+// pendingCreate is the request of an unconfirmed create, resent as is to
+// resolve it (same body, same Idempotency-Key).
+type pendingCreate struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	Name           string `json:"name,omitempty"`
 }
 
 const privateKeyName = "identity"

@@ -102,6 +102,25 @@ func (m *serverIdentityModel) applyServer(s *registry.Server, registryURL string
 	}
 }
 
+// applyPending fills a state for an unconfirmed create: the key is known,
+// the record is not. The id names the pending request, never a real record.
+func (m *serverIdentityModel) applyPending(idempotencyKey, registryURL string) {
+	m.ID = types.StringValue("pending-" + idempotencyKey)
+	if m.ServerID.IsUnknown() {
+		m.ServerID = types.StringNull()
+	}
+	m.DID = types.StringNull()
+	if m.Name.IsUnknown() {
+		m.Name = types.StringNull()
+	}
+	m.RegistryURL = types.StringValue(registryURL)
+	m.applyBadge(nil)
+	if m.TrustLevel.IsUnknown() {
+		m.TrustLevel = types.StringNull()
+	}
+	m.refreshEnv()
+}
+
 // applyBadge records the first badge, or clears it (nil) after a failure.
 func (m *serverIdentityModel) applyBadge(b *registry.Badge) {
 	if b == nil {

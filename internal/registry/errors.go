@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -128,4 +129,22 @@ func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 // contain reply values that may be secret (badges).
 func invalidReply(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidReply, fmt.Sprintf(format, args...))
+}
+
+// IsOutcomeUnknown reports whether err leaves it unknown if the registry
+// carried out a request: no reply at all (network error, timeout, cancelled)
+// or a 5xx after every retry. A definitive 4xx is not.
+func IsOutcomeUnknown(err error) bool {
+	if err == nil {
+		return false
+	}
+	var reqErr *RequestError
+	if errors.As(err, &reqErr) {
+		return true
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode >= 500
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
