@@ -64,6 +64,12 @@ const (
 	ReasonRevoked    = "revoked"
 )
 
+// Added by the local registry (internal/registryserver): the revocation reason
+// of badges whose server was deleted.
+const (
+	ReasonServerDeleted = "server_deleted"
+)
+
 // MaxBodyBytes is the largest request body the registry accepts (413 above it).
 const MaxBodyBytes = 64 << 10
 
