@@ -155,7 +155,7 @@ func methodSpecificID(s string) (string, error) {
 		return "", fail(ErrNotDIDWeb, "%q must start with did:web: in lower case", clip(s))
 	case strings.HasPrefix(s, "did:"):
 		method, _, _ := strings.Cut(s[len("did:"):], ":")
-		return "", fail(ErrNotDIDWeb, "%q is a did:%s, not a did:web; only did:web DIDs have a document URL (a did:key holds its key itself)", clip(s), clip(method))
+		return "", fail(ErrNotDIDWeb, "%q is a did:%s, not a did:web; give a did:web DID such as did:web:registry.capisc.io:servers:<server-id>", clip(s), clip(method))
 	default:
 		return "", fail(ErrNotDIDWeb, "%q is not a DID; give a did:web such as did:web:registry.capisc.io:servers:<server-id>", clip(s))
 	}
