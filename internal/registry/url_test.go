@@ -64,3 +64,21 @@ func TestDefaultDomain(t *testing.T) {
 		}
 	}
 }
+
+func FuzzNormalizeBaseURL(f *testing.F) {
+	for _, s := range []string{"https://registry.capisc.io/", "http://127.0.0.1:8080", "http://[::1]:1/x", "ftp://x", "https://x/?q#f", "%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := NormalizeBaseURL(s)
+		if err != nil {
+			return
+		}
+		// An accepted URL is stable and passes again.
+		again, err := NormalizeBaseURL(got)
+		if err != nil || again != got {
+			t.Fatalf("NormalizeBaseURL(%q) = %q, but again gives %q, %v", s, got, again, err)
+		}
+		_ = DefaultDomain(got)
+	})
+}
