@@ -85,8 +85,8 @@ func TestBatchReader_LargeRunPages(t *testing.T) {
 		}
 	}
 	st := reg.Server.Stats()
-	if max := uint64(registry.BatchThreshold + 3); st.Requests > max {
-		t.Fatalf("300 reads cost %d registry requests (%v), want at most %d", st.Requests, st.ByRoute, max)
+	if limit := uint64(registry.BatchThreshold + 3); st.Requests > limit {
+		t.Fatalf("300 reads cost %d registry requests (%v), want at most %d", st.Requests, st.ByRoute, limit)
 	}
 }
 

@@ -94,7 +94,7 @@ func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 		if secs < 0 {
 			return 0, false
 		}
-		if secs > int64(math.MaxInt64/int64(time.Second)) {
+		if secs > math.MaxInt64/int64(time.Second) {
 			return time.Duration(math.MaxInt64), true
 		}
 		return time.Duration(secs) * time.Second, true

@@ -530,7 +530,16 @@ func TestClient_NetworkErrors(t *testing.T) {
 	t.Run("create without key is not retried on a dropped connection", func(t *testing.T) {
 		t.Parallel()
 		f := newFake(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
-			conn, _, _ := w.(http.Hijacker).Hijack()
+			hj, ok := w.(http.Hijacker)
+			if !ok {
+				t.Error("the fake's ResponseWriter does not support hijacking")
+				return
+			}
+			conn, _, err := hj.Hijack()
+			if err != nil {
+				t.Errorf("hijack: %v", err)
+				return
+			}
 			_ = conn.Close()
 		})
 		_, err := newTestClient(t, f.URL, nil).CreateServer(t.Context(), CreateServerRequest{Name: "n"}, "")
