@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -63,6 +64,12 @@ func WithRateLimit(perMinute int) Option {
 // WithNow sets the registry's clock.
 func WithNow(now func() time.Time) Option {
 	return func(o *options) { o.cfg.Now = now }
+}
+
+// WithLogger sends the registry's request log to logger (discarded by
+// default), for debugging a test.
+func WithLogger(logger *slog.Logger) Option {
+	return func(o *options) { o.cfg.Logger = logger }
 }
 
 // Start runs a registry until the test ends. It fails the test if the
