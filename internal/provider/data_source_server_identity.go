@@ -69,7 +69,7 @@ func (d *serverIdentityDataSource) Schema(_ context.Context, _ datasource.Schema
 					"the other is exported.",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.String{uuidValidator{}},
+				Validators: []validator.String{uuidValidator()},
 			},
 			"did": schema.StringAttribute{
 				MarkdownDescription: "The `did:web` DID the registry assigned to the server, of the form " +
@@ -78,7 +78,7 @@ func (d *serverIdentityDataSource) Schema(_ context.Context, _ datasource.Schema
 					"provider's is an error.",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.String{serverDIDValidator{}},
+				Validators: []validator.String{serverDIDValidator()},
 			},
 
 			// Exported attributes.
@@ -300,27 +300,4 @@ func registeredKey(s *registry.Server) (ed25519.PublicKey, error) {
 		return keys.ParseDIDKey(s.DIDKey)
 	}
 	return nil, nil
-}
-
-// serverDIDValidator checks that a DID is a registry-assigned server DID,
-// did:web:<host>:servers:<uuid>, at plan time.
-type serverDIDValidator struct{}
-
-var _ validator.String = serverDIDValidator{}
-
-func (v serverDIDValidator) Description(_ context.Context) string {
-	return "value must be a server DID of the form did:web:<registry-host>:servers:<server-id>"
-}
-
-func (v serverDIDValidator) MarkdownDescription(_ context.Context) string {
-	return "value must be a server DID of the form `did:web:<registry-host>:servers:<server-id>`"
-}
-
-func (v serverDIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, _, err := did.ParseServerDID(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Server DID", fmt.Sprintf("%s: %s.", req.Path, err))
-	}
 }

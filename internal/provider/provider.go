@@ -101,7 +101,7 @@ func (p *capiscioProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"Must be an absolute `https://` URL with no query or fragment; plain `http://` is accepted only " +
 					"for a loopback host such as the local registry. A trailing `/` is ignored.",
 				Optional:   true,
-				Validators: []validator.String{registryURLValidator{}},
+				Validators: []validator.String{registryURLValidator()},
 			},
 			"api_key": schema.StringAttribute{
 				MarkdownDescription: "Registry API key, sent in the `" + registry.HeaderAPIKey + "` header. Falls back " +
@@ -109,13 +109,13 @@ func (p *capiscioProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"never logged and never stored in state.",
 				Optional:   true,
 				Sensitive:  true,
-				Validators: []validator.String{notBlankValidator{}},
+				Validators: []validator.String{notBlankValidator()},
 			},
 			"request_timeout": schema.StringAttribute{
 				MarkdownDescription: "Timeout of each HTTP request to the registry, as a duration such as `30s` " +
 					"(default: `30s`, at most `10m`). Retries get a fresh timeout each.",
 				Optional:   true,
-				Validators: []validator.String{durationValidator{max: maxRequestTimeout}},
+				Validators: []validator.String{durationValidator(0, maxRequestTimeout)},
 			},
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many times a request is retried after HTTP 429, a 5xx reply or a "+

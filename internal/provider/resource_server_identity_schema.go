@@ -48,7 +48,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 					"deletes it on destroy. Changing it forces a new identity.",
 				Optional:      true,
 				Computed:      true,
-				Validators:    []validator.String{uuidValidator{}},
+				Validators:    []validator.String{uuidValidator()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
 			},
 			"name": schema.StringAttribute{
@@ -57,7 +57,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 					"`server_id` keeps its name.",
 				Optional:      true,
 				Computed:      true,
-				Validators:    []validator.String{notBlankValidator{}, stringvalidator.LengthAtMost(maxNameLength)},
+				Validators:    []validator.String{notBlankValidator(), stringvalidator.LengthAtMost(maxNameLength)},
 				PlanModifiers: keep,
 			},
 			"domain": schema.StringAttribute{
@@ -66,7 +66,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 					"port is not 80 or 443). A domain other than that default is also exported in `env` as `CAPISCIO_SERVER_DOMAIN`.",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.String{notBlankValidator{}, stringvalidator.LengthAtMost(maxDomainLength), domainValidator{}},
+				Validators: []validator.String{notBlankValidator(), stringvalidator.LengthAtMost(maxDomainLength), domainValidator()},
 			},
 			"external_public_key_pem": schema.StringAttribute{
 				MarkdownDescription: "Register a key generated elsewhere (a KMS, an HSM, the CLI): the SPKI PEM of an Ed25519 " +
@@ -74,7 +74,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 					"reformatting the same key does not. Conflicts with `private_key_wo`.",
 				Optional: true,
 				Validators: []validator.String{
-					publicKeyPEMValidator{},
+					publicKeyPEMValidator(),
 					stringvalidator.ConflictsWith(path.MatchRoot("private_key_wo")),
 				},
 				PlanModifiers: []planmodifier.String{
@@ -91,7 +91,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 				Sensitive: true,
 				WriteOnly: true,
 				Validators: []validator.String{
-					privateKeyPEMValidator{},
+					privateKeyPEMValidator(),
 					stringvalidator.AlsoRequires(path.MatchRoot("private_key_wo_version")),
 					stringvalidator.ConflictsWith(path.MatchRoot("external_public_key_pem")),
 				},
@@ -109,7 +109,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 					"plan runs after that time, it shows a **replacement** (not a silent re-create), so dependants using " +
 					"`replace_triggered_by` are replaced too. Changing this value alone changes nothing remote.",
 				Optional:   true,
-				Validators: []validator.String{durationValidator{min: time.Minute}},
+				Validators: []validator.String{durationValidator(time.Minute, 0)},
 			},
 			"rotation_triggers": schema.MapAttribute{
 				MarkdownDescription: "Arbitrary map of values that, when changed, rotate the key: a new key is generated, " +

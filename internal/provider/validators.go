@@ -9,87 +9,150 @@ import (
 	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/did"
 	"github.com/capiscio/terraform-provider-capiscio/internal/duration"
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
-// Domain validators in the shape of hashicorp/tls attribute_validator: each
-// skips null and unknown values and reports on the attribute at fault.
+// Attribute validators in the shape of hashicorp/tls attribute_validator: each
+// skips null and unknown values and reports on the attribute at fault. They
+// share one implementation, stringCheck; each differs only in its check.
 
-var (
-	_ validator.String = registryURLValidator{}
-	_ validator.String = durationValidator{}
-	_ validator.String = uuidValidator{}
-	_ validator.String = notBlankValidator{}
-)
+// stringCheck is a validator.String built from a check whose error is shown
+// to the user after the attribute path.
+type stringCheck struct {
+	summary     string
+	description string
+	check       func(string) error
+}
+
+var _ validator.String = stringCheck{}
+
+func (v stringCheck) Description(_ context.Context) string { return v.description }
+
+func (v stringCheck) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := v.check(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, v.summary, fmt.Sprintf("%s: %s", req.Path, err))
+	}
+}
 
 // registryURLValidator applies registry.NormalizeBaseURL at plan time.
-type registryURLValidator struct{}
-
-func (v registryURLValidator) Description(_ context.Context) string {
-	return "value must be an absolute https URL (http only for a loopback host) with no query or fragment"
-}
-
-func (v registryURLValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (v registryURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := registry.NormalizeBaseURL(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid CapiscIO Registry URL",
-			fmt.Sprintf("%s: %s. Example: \"%s\", or \"http://127.0.0.1:8080\" for a local registry.", req.Path, err, registry.DefaultBaseURL))
+func registryURLValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid CapiscIO Registry URL",
+		description: "value must be an absolute https URL (http only for a loopback host) with no query or fragment",
+		check: func(s string) error {
+			if _, err := registry.NormalizeBaseURL(s); err != nil {
+				return fmt.Errorf("%w. Example: %q, or \"http://127.0.0.1:8080\" for a local registry", err, registry.DefaultBaseURL)
+			}
+			return nil
+		},
 	}
 }
 
-// durationValidator checks a duration string ("30s", "720h", "90d").
-type durationValidator struct {
-	min, max time.Duration
-}
-
-func (v durationValidator) Description(_ context.Context) string {
-	s := "value must be a duration such as \"30s\", \"720h\" or \"90d\""
-	if v.max > 0 {
-		s += fmt.Sprintf(", at most %s", v.max)
+// durationValidator checks a duration string ("30s", "720h", "90d") within
+// [min, max]; a zero bound is no bound.
+func durationValidator(minimum, maximum time.Duration) validator.String {
+	desc := "value must be a duration such as \"30s\", \"720h\" or \"90d\""
+	if maximum > 0 {
+		desc += fmt.Sprintf(", at most %s", maximum)
 	}
-	return s
-}
-
-func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (v durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	d, err := duration.Parse(req.ConfigValue.ValueString())
-	switch {
-	case err != nil:
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration", fmt.Sprintf("%s: %s.", req.Path, err))
-	case v.max > 0 && d > v.max:
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration", fmt.Sprintf("%s: %s is longer than the maximum of %s.", req.Path, req.ConfigValue.ValueString(), v.max))
-	case v.min > 0 && d < v.min:
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration", fmt.Sprintf("%s: %s is shorter than the minimum of %s.", req.Path, req.ConfigValue.ValueString(), v.min))
+	return stringCheck{
+		summary:     "Invalid Duration",
+		description: desc,
+		check: func(s string) error {
+			d, err := duration.Parse(s)
+			switch {
+			case err != nil:
+				return err
+			case maximum > 0 && d > maximum:
+				return fmt.Errorf("%s is longer than the maximum of %s", s, maximum)
+			case minimum > 0 && d < minimum:
+				return fmt.Errorf("%s is shorter than the minimum of %s", s, minimum)
+			}
+			return nil
+		},
 	}
 }
 
 // uuidValidator checks a server record id (a UUID in its canonical form).
-type uuidValidator struct{}
-
-func (v uuidValidator) Description(_ context.Context) string {
-	return "value must be a UUID such as 550e8400-e29b-41d4-a716-446655440000"
+func uuidValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid Server ID",
+		description: "value must be a UUID such as 550e8400-e29b-41d4-a716-446655440000",
+		check:       validateServerID,
+	}
 }
 
-func (v uuidValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (v uuidValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
+// notBlankValidator rejects empty and whitespace-only strings, and values
+// with surrounding whitespace.
+func notBlankValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid Value",
+		description: "value must not be empty, only whitespace, or surrounded by whitespace",
+		check: func(s string) error {
+			if strings.TrimSpace(s) == "" {
+				return fmt.Errorf("the value must not be empty or only whitespace; remove the argument to use its default")
+			}
+			if strings.TrimSpace(s) != s {
+				return fmt.Errorf("the value has leading or trailing whitespace; remove it (a stray newline from a file is a common cause: use trimspace())")
+			}
+			return nil
+		},
 	}
-	if err := validateServerID(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Server ID", fmt.Sprintf("%s: %s", req.Path, err))
+}
+
+// domainValidator checks a badge domain: a host name or IP, optionally with
+// ":port", no scheme or path.
+func domainValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid Domain",
+		description: "value must be a host name with an optional port, such as mcp.example.com or localhost:8080",
+		check:       validateDomain,
+	}
+}
+
+// publicKeyPEMValidator checks an Ed25519 SPKI PEM with the precise errors of internal/keys.
+func publicKeyPEMValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid Public Key",
+		description: "value must be the SPKI PEM (-----BEGIN PUBLIC KEY-----) of an Ed25519 public key",
+		check: func(s string) error {
+			_, err := keys.ParsePublicPEM(s)
+			return err
+		},
+	}
+}
+
+// privateKeyPEMValidator checks a PKCS#8 Ed25519 private key PEM (plain or
+// env form). Its errors never quote the value.
+func privateKeyPEMValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid Private Key",
+		description: "value must be an unencrypted PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) of an Ed25519 key, plain or with literal \\n",
+		check: func(s string) error {
+			_, err := keys.ParsePrivatePEM(s)
+			return err
+		},
+	}
+}
+
+// serverDIDValidator checks that a DID is a registry-assigned server DID,
+// did:web:<host>:servers:<uuid>.
+func serverDIDValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid Server DID",
+		description: "value must be a server DID of the form did:web:<registry-host>:servers:<server-id>",
+		check: func(s string) error {
+			_, _, err := did.ParseServerDID(s)
+			return err
+		},
 	}
 }
 
@@ -107,56 +170,12 @@ func validateServerID(s string) error {
 	return nil
 }
 
-// notBlankValidator rejects empty and whitespace-only strings.
-type notBlankValidator struct{}
-
-func (v notBlankValidator) Description(_ context.Context) string {
-	return "value must not be empty or only whitespace"
-}
-
-func (v notBlankValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (v notBlankValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	s := req.ConfigValue.ValueString()
-	if strings.TrimSpace(s) == "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Empty Value",
-			fmt.Sprintf("%s must not be empty or only whitespace; remove the argument to use its default.", req.Path))
-		return
-	}
-	if strings.TrimSpace(s) != s {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Surrounding Whitespace",
-			fmt.Sprintf("%s has leading or trailing whitespace; remove it (a stray newline from a file is a common cause: use trimspace()).", req.Path))
-	}
-}
-
 func truncateForError(s string) string {
 	const n = 48
 	if len(s) > n {
 		return s[:n] + "..."
 	}
 	return s
-}
-
-// domainValidator checks a badge domain: a host name or IP, optionally with
-// ":port", no scheme or path.
-type domainValidator struct{}
-
-func (v domainValidator) Description(_ context.Context) string {
-	return "value must be a host name with an optional port, such as mcp.example.com or localhost:8080"
-}
-
-func (v domainValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (v domainValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := validateDomain(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Domain", fmt.Sprintf("%s: %s", req.Path, err))
-	}
 }
 
 func validateDomain(s string) error {
@@ -183,45 +202,4 @@ func validateDomain(s string) error {
 		return fmt.Errorf("%q holds characters a host name cannot have", truncateForError(s))
 	}
 	return nil
-}
-
-// publicKeyPEMValidator checks an Ed25519 SPKI PEM with the precise errors of internal/keys.
-type publicKeyPEMValidator struct{}
-
-func (v publicKeyPEMValidator) Description(_ context.Context) string {
-	return "value must be the SPKI PEM (-----BEGIN PUBLIC KEY-----) of an Ed25519 public key"
-}
-
-func (v publicKeyPEMValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (v publicKeyPEMValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := keys.ParsePublicPEM(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Public Key", fmt.Sprintf("%s: %s", req.Path, err))
-	}
-}
-
-// privateKeyPEMValidator checks a PKCS#8 Ed25519 private key PEM (plain or env
-// form). Its errors never quote the value.
-type privateKeyPEMValidator struct{}
-
-func (v privateKeyPEMValidator) Description(_ context.Context) string {
-	return "value must be an unencrypted PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) of an Ed25519 key, plain or with literal \\n"
-}
-
-func (v privateKeyPEMValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (v privateKeyPEMValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := keys.ParsePrivatePEM(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Private Key", fmt.Sprintf("%s: %s", req.Path, err))
-	}
 }
