@@ -260,8 +260,9 @@ func (r *serverIdentityResource) ImportState(ctx context.Context, req resource.I
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server_id"), req.ID)...)
 	resp.Diagnostics.AddWarning("Imported Identity Has No Private Key",
 		fmt.Sprintf("Server record %s was imported with its public key only: private_key_pem, private_key_pem_env and badge stay null, "+
-			"and destroy will leave the record in place. To have Terraform hold a key for it, rotate with "+
-			"terraform apply -replace=<address>: a new key is generated and registered on the same record.", req.ID))
+			"and destroy will leave the record in place. To have Terraform hold a key for it, set server_id = %q in the "+
+			"configuration and rotate with terraform apply -replace=<address>: a new key is generated and registered on the "+
+			"same record, and its DID stays.", req.ID, req.ID))
 }
 
 // ---- steps ----
