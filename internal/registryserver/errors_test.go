@@ -113,6 +113,10 @@ func errorCases(t *testing.T, fx errorFixture) map[string]errorCase {
 		"other org badge":   {method: http.MethodPost, path: pathOf(registry.PathServerBadge, fx.otherID), status: 404, code: registry.CodeNotFound},
 		"other org revoke":  {method: http.MethodPost, path: pathOf(registry.PathBadgeRevoke, fx.otherJTI), status: 404, code: registry.CodeNotFound},
 
+		// Discovery (S3, S7) is not supported.
+		"discover":        {method: http.MethodPost, path: "/v1/sdk/servers/discover", status: 404, code: registry.CodeNotFound, message: "not supported"},
+		"server discover": {method: http.MethodPost, path: pathOf("/v1/sdk/servers/{id}/discover", fx.id), status: 404, code: registry.CodeNotFound, message: "not supported"},
+
 		// Disabled servers get no badges.
 		"badge for disabled server": {method: http.MethodPost, path: pathOf(registry.PathServerBadge, fx.disabled), status: 403, code: registry.CodeServerDisabled, message: "disabled"},
 

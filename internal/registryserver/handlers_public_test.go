@@ -158,8 +158,8 @@ func TestStats(t *testing.T) {
 	if got.Requests != 4 || got.ByRoute["POST /v1/sdk/servers"] != 1 || got.ByRoute["PUT /v1/sdk/servers/{id}"] != 2 || got.ByRoute["GET /health"] != 0 {
 		t.Errorf("stats = %+v, want 4 requests: 1 create, 2 PUT, 1 unrouted", got)
 	}
-	if len(got.ByRoute) != 16 {
-		t.Errorf("byRoute has %d routes, want all 16", len(got.ByRoute))
+	if len(got.ByRoute) != 18 {
+		t.Errorf("byRoute has %d routes, want all 18", len(got.ByRoute))
 	}
 	reg.Server.ResetStats()
 	if got := reg.Server.Stats(); got.Requests != 0 || got.ByRoute["PUT /v1/sdk/servers/{id}"] != 0 {

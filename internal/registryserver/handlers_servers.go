@@ -176,6 +176,12 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, status string
 	return ok(w, http.StatusOK, s.toWire(rec))
 }
 
+// discover handles S3 and S7 (POST .../discover): not supported here.
+func (s *Server) discover(http.ResponseWriter, *http.Request) error {
+	return errorf(http.StatusNotFound, registry.CodeNotFound,
+		"server discovery (POST .../discover) is not supported by the local registry; its semantics are undocumented (PROTOCOL.md B1.1)")
+}
+
 // toWire is the server object of PROTOCOL.md A7.
 func (s *Server) toWire(rec serverRecord) registry.Server {
 	return registry.Server{

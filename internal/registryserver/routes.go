@@ -25,6 +25,14 @@ type route struct {
 	handle  handlerFunc
 }
 
+// Discovery routes (PROTOCOL.md B1.1 S3, S7). Their semantics are
+// undocumented, so the local registry answers them with a clear 404 instead
+// of guessing; the provider and the runtime SDK never call them.
+const (
+	pathDiscover       = "/v1/sdk/servers/discover"
+	pathServerDiscover = "/v1/sdk/servers/{id}/discover"
+)
+
 // routeTable lists every route of PROTOCOL.md A7.
 func (s *Server) routeTable() []route {
 	return []route{
@@ -37,6 +45,8 @@ func (s *Server) routeTable() []route {
 		{"POST " + registry.PathServerEnable, authenticated, s.enableServer},
 		{"POST " + registry.PathServerBadge, authenticated, s.issueBadge},
 		{"POST " + registry.PathBadgeRevoke, authenticated, s.revokeBadge},
+		{"POST " + pathDiscover, authenticated, s.discover},
+		{"POST " + pathServerDiscover, authenticated, s.discover},
 
 		{"GET " + registry.PathServerStatus, public, s.serverStatus},
 		{"GET " + registry.PathServerBadgeStat, public, s.badgeStatus},
