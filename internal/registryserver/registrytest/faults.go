@@ -242,15 +242,32 @@ func SlowReply(d time.Duration) Fault {
 	}}
 }
 
-// GoDown lets the picked request through to the registry normally, then turns
-// the down switch on for d (0: until SetDown(false) or Disable). Use it with
-// Skip: K-1, Limit: 1 on creates to take the registry down after K creates,
-// in the middle of an apply.
+// GoDown lets the picked request through to the registry normally (its reply
+// is delivered), then turns the down switch on for d (0: until SetDown(false)
+// or Disable). Use it with Skip: K-1, Limit: 1 on creates to take the
+// registry down after K creates, in the middle of an apply: a stop between
+// two requests.
 func GoDown(d time.Duration) Fault {
 	return Fault{name: "go down for " + d.String(), serve: func(f *Faults, next http.Handler, w http.ResponseWriter, r *http.Request, _ int64) string {
 		f.passThrough(next, w, r)
 		f.SetDownFor(d)
 		return "go down"
+	}}
+}
+
+// KillAfterCommit turns the down switch on for d (0: until SetDown(false) or
+// Disable) as the picked request arrives, lets the registry commit it, and
+// resets its connection instead of replying: a registry killed after its
+// commit but before its reply, the worst moment for a create. Requests
+// arriving after it are reset by the down switch.
+func KillAfterCommit(d time.Duration) Fault {
+	return Fault{name: "kill after commit, down for " + d.String(), serve: func(f *Faults, next http.Handler, w http.ResponseWriter, r *http.Request, _ int64) string {
+		f.SetDownFor(d)
+		buf := &bufferedWriter{header: http.Header{}}
+		next.ServeHTTP(buf, r)
+		f.observe(buf.header)
+		resetConn(w)
+		return "kill after commit"
 	}}
 }
 
