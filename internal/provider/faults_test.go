@@ -59,7 +59,6 @@ import (
 
 const (
 	faultNEnv      = "CAPISCIO_FAULT_N"
-	faultBugsEnv   = "CAPISCIO_FAULT_KNOWN_BUGS" // "1" runs the scenarios skipped for a known provider bug
 	faultDefaultN  = 20
 	faultTimeout   = "1s"            // provider request_timeout in every scenario
 	faultSlowReply = 2 * time.Second // longer than faultTimeout
@@ -103,25 +102,7 @@ type faultScenario struct {
 	verify func(t *testing.T, n int, f *registrytest.Faults, rules []*registrytest.Rule, replayedInRerun int64)
 	// checkState asserts scenario-specific state after the converging apply.
 	checkState func(n int, ids []faultIdentity) error
-	// knownBug names a provider bug that makes the scenario fail: it is
-	// skipped unless CAPISCIO_FAULT_KNOWN_BUGS=1.
-	knownBug string
 }
-
-// bugTaintedPrivateLost: Terraform core does not pass a TAINTED object's
-// private state to the provider when terraform apply replaces it. In plan(),
-// PriorPrivate is read from the state only for non-tainted objects, so the
-// replace's planned private, and with it the DeleteRequest.Private of the
-// destroy half, is empty. Delete then sees neither `pending` nor `managed`,
-// logs "Leaving server record in place: it was not created by this resource"
-// for id pending-<idempotency-key>, and never resends the create: a record
-// the registry committed stays behind as an orphan. (terraform destroy is not
-// affected: planDestroy passes the state's private.) The id in state already
-// carries the Idempotency-Key, so Delete could resolve from "pending-<key>"
-// and the name in state when private state is empty.
-const bugTaintedPrivateLost = "TODO(bug tainted-private-lost): an unconfirmed create that the registry did commit " +
-	"is left as an orphan by the next terraform apply, because Terraform does not hand a tainted object's private " +
-	"state (the pending request) to Delete during a replace"
 
 func faultScenarios() []faultScenario {
 	onServers := func(every int, per registrytest.PerKey, f registrytest.Fault) []*registrytest.Rule {
@@ -217,7 +198,7 @@ func faultScenarios() []faultScenario {
 			// identity is saved tainted with its pending request, and the
 			// re-run resolves it with the same Idempotency-Key (a replay),
 			// deletes that record and creates a fresh one.
-			name: "ResetAfterCommitBeyondRetries", maxRetries: 2, needsRerun: true, knownBug: bugTaintedPrivateLost,
+			name: "ResetAfterCommitBeyondRetries", maxRetries: 2, needsRerun: true,
 			rules: func(n int) []*registrytest.Rule {
 				return onCreates(&registrytest.Rule{Every: 4, Limit: max(2, n/10), Per: registrytest.Sticky, Fault: registrytest.ResetAfterCommit()})
 			},
@@ -266,7 +247,7 @@ func faultScenarios() []faultScenario {
 			// the K-th create and before replying to it: that create's record
 			// exists, and only its Idempotency-Key can find it again. (Same
 			// in-process switch; see above.)
-			name: "RegistryKilledAfterCommit", maxRetries: 2, needsRerun: true, knownBug: bugTaintedPrivateLost,
+			name: "RegistryKilledAfterCommit", maxRetries: 2, needsRerun: true,
 			rules: func(n int) []*registrytest.Rule {
 				return onCreates(&registrytest.Rule{Skip: n/2 - 1, Limit: 1, Fault: registrytest.KillAfterCommit(5 * time.Second)})
 			},
@@ -330,9 +311,6 @@ func TestFaults_ConvergeThroughCLI(t *testing.T) {
 }
 
 func runFaultScenario(t *testing.T, sc faultScenario, n int) {
-	if sc.knownBug != "" && os.Getenv(faultBugsEnv) != "1" {
-		t.Skipf("%s (set %s=1 to run it)", sc.knownBug, faultBugsEnv)
-	}
 	t.Parallel()
 	rules := sc.rules(n)
 	faults := registrytest.NewFaults(rules...)

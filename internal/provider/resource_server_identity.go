@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -132,7 +133,7 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 
 	priv, diags := getPrivate(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
-	if priv.Pending != nil {
+	if priv.recoverPending(state); priv.Pending != nil {
 		// Tainted by an unconfirmed create: the next apply's Delete resolves it.
 		tflog.Info(ctx, "Server identity has an unconfirmed create; it is resolved and replaced by the next apply")
 		return
@@ -213,7 +214,7 @@ func (r *serverIdentityResource) Delete(ctx context.Context, req resource.Delete
 
 	priv, diags := getPrivate(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
-	if priv.Pending != nil {
+	if priv.recoverPending(state); priv.Pending != nil {
 		server, err := r.resolvePending(ctx, state, priv.Pending)
 		if err != nil {
 			addRegistryError(&resp.Diagnostics, "Unable to Resolve Unconfirmed Server Record",
@@ -363,6 +364,23 @@ type pendingCreate struct {
 }
 
 const privateKeyName = "identity"
+
+// pendingIDPrefix marks the id of an identity whose create was unconfirmed.
+const pendingIDPrefix = "pending-"
+
+// recoverPending rebuilds the pending request from state when private state
+// is missing: Terraform does not pass private state for a tainted object to
+// the plan that replaces it, so Delete would otherwise see an empty one and
+// orphan a record the registry did create. The id carries the
+// Idempotency-Key and the state carries the request's name.
+func (p *privateState) recoverPending(state serverIdentityModel) {
+	key, ok := strings.CutPrefix(state.ID.ValueString(), pendingIDPrefix)
+	if p.Pending != nil || !ok || key == "" {
+		return
+	}
+	p.Managed = true
+	p.Pending = &pendingCreate{IdempotencyKey: key, Name: state.Name.ValueString()}
+}
 
 type privateGetter interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)

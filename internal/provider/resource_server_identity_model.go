@@ -105,7 +105,7 @@ func (m *serverIdentityModel) applyServer(s *registry.Server, registryURL string
 // applyPending fills a state for an unconfirmed create: the key is known,
 // the record is not. The id names the pending request, never a real record.
 func (m *serverIdentityModel) applyPending(idempotencyKey, registryURL string) {
-	m.ID = types.StringValue("pending-" + idempotencyKey)
+	m.ID = types.StringValue(pendingIDPrefix + idempotencyKey)
 	if m.ServerID.IsUnknown() {
 		m.ServerID = types.StringNull()
 	}
