@@ -229,8 +229,10 @@ func (r *serverIdentityResource) Delete(ctx context.Context, req resource.Delete
 		tflog.Info(ctx, "Leaving server record in place: it was not created by this resource", map[string]any{"server_id": id})
 		return
 	}
+	// The key check reads through the batched reader: a destroy of N
+	// identities then costs N deletes, not N reads as well.
+	server, err := r.data.reader.GetServer(ctx, id)
 	r.data.reader.Forget(id)
-	server, err := r.data.client.GetServer(ctx, id)
 	if registry.IsNotFound(err) {
 		return
 	}
