@@ -88,6 +88,7 @@ func newCLIRun(t *testing.T, reg *registrytest.Registry) *cliRun {
 	writeFile(t, rc, `provider_installation {
   dev_overrides {
     "registry.terraform.io/capiscio/capiscio" = "`+bin+`"
+    "registry.opentofu.org/capiscio/capiscio" = "`+bin+`"
   }
   direct {}
 }
@@ -127,9 +128,9 @@ resource "capiscio_server_identity" "test" {
 
 func (r *cliRun) run(args ...string) string {
 	r.t.Helper()
-	cmd := exec.Command("terraform", append(args[:1:1], append([]string{"-no-color"}, args[1:]...)...)...)
+	cmd := exec.Command(cliPath(), append(args[:1:1], append([]string{"-no-color"}, args[1:]...)...)...)
 	if args[0] == "state" || args[0] == "import" {
-		cmd = exec.Command("terraform", args...)
+		cmd = exec.Command(cliPath(), args...)
 	}
 	cmd.Dir, cmd.Env = r.dir, r.env
 	out, err := cmd.CombinedOutput()
@@ -210,7 +211,7 @@ func (r *cliRun) stateIDs() []string {
 // (changes present) is not a failure.
 func (r *cliRun) planAllowingChanges() string {
 	r.t.Helper()
-	cmd := exec.Command("terraform", "plan", "-no-color", "-detailed-exitcode")
+	cmd := exec.Command(cliPath(), "plan", "-no-color", "-detailed-exitcode")
 	cmd.Dir, cmd.Env = r.dir, r.env
 	out, err := cmd.CombinedOutput()
 	r.output.Write(out)
@@ -229,6 +230,16 @@ func (r *cliRun) readState() []byte {
 func (r *cliRun) readBackup() []byte {
 	b, _ := os.ReadFile(filepath.Join(r.dir, "terraform.tfstate.backup"))
 	return b
+}
+
+// cliPath is the CLI the binary-level tests run: the one terraform-plugin-testing
+// uses (TF_ACC_TERRAFORM_PATH, set by make test-matrix for OpenTofu), else
+// terraform from PATH.
+func cliPath() string {
+	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
+		return p
+	}
+	return "terraform"
 }
 
 func writeFile(t *testing.T, path, content string) {
