@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/bench/run.sh (standard library only).
+
+  bench.py startup --repeats R name=BINARY ...   TSV of start-up times (exec to handshake), ms
+  bench.py report --dir OUT                      markdown report from OUT/{machine.txt,steps.tsv,routes.tsv,startup.tsv}
+"""
+import argparse
+import csv
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+# go-plugin handshake as Terraform sets it up (terraform-plugin-go, protocol 5 and 6).
+HANDSHAKE_ENV = {
+    "TF_PLUGIN_MAGIC_COOKIE": "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+    "PLUGIN_PROTOCOL_VERSIONS": "5,6",
+}
+HANDSHAKE_RE = re.compile(rb"^\d+\|\d+\|(unix|tcp)\|[^|]+\|grpc\|")
+KINDS = ["terraform_data", "time_static", "capiscio_server_identity"]
+STEPS = ["apply", "plan", "destroy"]
+
+
+def launch_once(binary, env):
+    """(wall seconds from exec to the go-plugin handshake line on stdout, CPU seconds of the
+    process, user + system, all threads, killed right after the handshake). CPU time is the
+    steadier number on a shared machine: it does not count time spent waiting for a core."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen([binary], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env)
+    line = p.stdout.readline()
+    t1 = time.perf_counter()
+    p.kill()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    p.stdout.close()
+    if not HANDSHAKE_RE.match(line):
+        sys.exit(f"bench.py: {binary} did not print a go-plugin handshake line (got {line[:120]!r})")
+    return t1 - t0, ru.ru_utime + ru.ru_stime
+
+
+def cmd_startup(args):
+    targets = []
+    for spec in args.binaries:
+        name, _, path = spec.partition("=")
+        if not path or not os.access(path, os.X_OK):
+            sys.exit(f"bench.py: bad binary spec {spec!r}")
+        targets.append((name, path))
+    env = dict(os.environ, **HANDSHAKE_ENV)
+    for _ in range(args.warmup):  # page cache, CPU frequency
+        for _, path in targets:
+            launch_once(path, env)
+    print("provider\trun\tms\tcpu_ms")
+    for i in range(args.repeats):  # interleaved, so load changes hit every binary alike
+        for name, path in targets:
+            wall, cpu = launch_once(path, env)
+            print(f"{name}\t{i + 1}\t{wall * 1000:.2f}\t{cpu * 1000:.2f}")
+
+
+def read_tsv(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def fmt(x, digits=1, na="–"):
+    return na if x is None else f"{x:.{digits}f}"
+
+
+def cmd_report(args):
+    d = args.dir
+    machine = {}
+    if os.path.exists(os.path.join(d, "machine.txt")):
+        for line in open(os.path.join(d, "machine.txt")):
+            k, _, v = line.rstrip("\n").partition("=")
+            machine[k] = v
+    steps = read_tsv(os.path.join(d, "steps.tsv"))
+    routes = read_tsv(os.path.join(d, "routes.tsv"))
+    startup = read_tsv(os.path.join(d, "startup.tsv"))
+
+    # (n, kind, step) -> list of rows over repeats
+    by = {}
+    for r in steps:
+        by.setdefault((int(r["n"]), r["kind"], r["step"]), []).append(r)
+
+    def med(n, kind, step, col, agg=statistics.median):
+        rows = by.get((n, kind, step))
+        return agg([float(r[col]) for r in rows]) if rows else None
+
+    ns = sorted({k[0] for k in by})
+    kinds = [k for k in KINDS if any(key[1] == k for key in by)]
+    o = []
+    w = o.append
+    w("# terraform-provider-capiscio: Terraform benchmark (`make bench-tf`)")
+    w("")
+    w(f"{machine.get('date', '?')} · {machine.get('nproc', '?')} cores ({machine.get('cpu', '?')}), "
+      f"{machine.get('mem', '?')} · Terraform {machine.get('terraform', '?')} · {machine.get('go', '?')} · "
+      f"commit {machine.get('commit', '?')} · -parallelism={machine.get('parallelism', '?')} · "
+      f"median of {machine.get('repeats', '?')} repeat(s) · load average {machine.get('loadavg_start', '?')} "
+      f"(start) / {machine.get('loadavg_end', '?')} (end) · run took {machine.get('duration_s', '?')} s · "
+      f"provider build: {machine.get('capiscio_build', '?').strip()}")
+    w("")
+    w("Extra ms/resource = (step seconds − terraform_data's seconds at the same N) / N × 1000. "
+      "× time = capiscio's extra / time_static's extra (1.0 = as cheap as the simplest plugin provider). "
+      "Registry requests are counted by the local registry (`GET /debug/stats` before and after each step). "
+      "State B/res = terraform.tfstate bytes after apply / N. Peak RSS is the largest provider process "
+      "of any step; launches = plugin processes started per apply · plan · destroy.")
+    w("")
+    w("| N | kind | apply s | plan s | destroy s | extra ms/res apply · plan · destroy | × time apply · plan · destroy "
+      "| registry req apply · plan · destroy | state B/res | provider peak RSS MB | launches |")
+    w("|--:|---|--:|--:|--:|---|---|---|--:|--:|---|")
+    for n in ns:
+        base = {s: med(n, "terraform_data", s, "seconds") for s in STEPS}
+        tx = {}
+        for s in STEPS:
+            t = med(n, "time_static", s, "seconds")
+            tx[s] = None if t is None or base[s] is None else (t - base[s]) / n * 1000
+        for kind in kinds:
+            secs = {s: med(n, kind, s, "seconds") for s in STEPS}
+            extra, ratio = [], []
+            for s in STEPS:
+                if kind == "terraform_data" or secs[s] is None or base[s] is None:
+                    extra.append("–"); ratio.append("–"); continue
+                e = (secs[s] - base[s]) / n * 1000
+                extra.append(fmt(e, 2))
+                if kind == "time_static":
+                    ratio.append("1")
+                elif tx[s] is not None and tx[s] > 0:
+                    ratio.append(fmt(e / tx[s], 2))
+                else:
+                    ratio.append("n/a")
+            if kind == "capiscio_server_identity":
+                req = " · ".join(fmt(med(n, kind, s, "registry_requests"), 0) for s in STEPS)
+            else:
+                req = "–"
+            sb = med(n, kind, "apply", "state_bytes")
+            rss = max((med(n, kind, s, "provider_maxrss_kb", max) or 0) for s in STEPS)
+            launches = " · ".join(fmt(med(n, kind, s, "provider_launches"), 0) for s in STEPS)
+            w(f"| {n} | {kind} | {fmt(secs['apply'], 2)} | {fmt(secs['plan'], 2)} | {fmt(secs['destroy'], 2)} "
+              f"| {' · '.join(extra)} | {' · '.join(ratio)} | {req} "
+              f"| {fmt(None if sb is None else sb / n, 0)} "
+              f"| {fmt(rss / 1024, 1) if rss else '–'} | {launches if kind != 'terraform_data' else '–'} |")
+    w("")
+
+    # CPU split (sums over all cores, so steadier than wall time on a shared machine).
+    if steps and "terraform_cpu_s" in steps[0]:
+        w("CPU seconds per step, apply · plan · destroy (user + system, all threads). Terraform core = terraform's "
+          "process tree minus its plugin processes; provider = all plugin processes of the step; registry = the local "
+          "registry process (capiscio only):")
+        w("")
+        w("| N | kind | wall s | Terraform core CPU s | provider CPU s | registry CPU s | provider CPU ms/res |")
+        w("|--:|---|---|---|---|---|---|")
+        for n in ns:
+            for kind in kinds:
+                wall = " · ".join(fmt(med(n, kind, s, "seconds"), 1) for s in STEPS)
+                core = " · ".join(fmt(med(n, kind, s, "terraform_cpu_s") - med(n, kind, s, "provider_cpu_s"), 1)
+                                  if by.get((n, kind, s)) else "–" for s in STEPS)
+                if kind == "terraform_data":
+                    prov = reg = per = "–"
+                else:
+                    prov = " · ".join(fmt(med(n, kind, s, "provider_cpu_s"), 2) for s in STEPS)
+                    per = " · ".join(fmt(None if med(n, kind, s, "provider_cpu_s") is None
+                                         else med(n, kind, s, "provider_cpu_s") / n * 1000, 2) for s in STEPS)
+                    reg = (" · ".join(fmt(med(n, kind, s, "registry_cpu_s"), 2) for s in STEPS)
+                           if kind == "capiscio_server_identity" else "–")
+                w(f"| {n} | {kind} | {wall} | {core} | {prov} | {reg} | {per} |")
+        w("")
+
+    attrs = read_tsv(os.path.join(d, "state-attributes.tsv"))
+    if attrs:
+        w("State bytes of one instance by attribute (compact JSON; the state file is pretty-printed, so a little more):")
+        w("")
+        per_kind = {}
+        for r in attrs:
+            per_kind.setdefault(r["kind"], []).append((r["attribute"], int(r["bytes"])))
+        w("| kind | total | largest attributes |")
+        w("|---|--:|---|")
+        for kind in [k for k in KINDS if k in per_kind]:
+            items = sorted(per_kind[kind], key=lambda x: -x[1])
+            top = ", ".join(f"`{a}` {b}" for a, b in items[:8] if b > 0)
+            w(f"| {kind} | {sum(b for _, b in items)} | {top} |")
+        w("")
+
+    # Registry requests per resource by route (capiscio only, median over repeats).
+    rr = {}
+    for r in routes:
+        if r["kind"] != "capiscio_server_identity":
+            continue
+        rr.setdefault((int(r["n"]), r["step"], r["route"]), []).append(float(r["requests"]))
+    if rr:
+        w("Registry requests per resource by route (capiscio_server_identity):")
+        w("")
+        w("| N | step | route | requests | per resource |")
+        w("|--:|---|---|--:|--:|")
+        for (n, s, route) in sorted(rr, key=lambda k: (k[0], STEPS.index(k[1]), k[2])):
+            v = statistics.median(rr[(n, s, route)])
+            w(f"| {n} | {s} | `{route}` | {v:.0f} | {v / n:.2f} |")
+        w("")
+
+    if startup:
+        times, cpu = {}, {}
+        for r in startup:
+            times.setdefault(r["provider"], []).append(float(r["ms"]))
+            if r.get("cpu_ms"):
+                cpu.setdefault(r["provider"], []).append(float(r["cpu_ms"]))
+        ref = statistics.median(times["time"]) if "time" in times else None
+        cref = statistics.median(cpu["time"]) if "time" in cpu else None
+        w(f"Provider start-up, exec to go-plugin handshake line ({len(next(iter(times.values())))} interleaved "
+          "launches each; CPU = user + system of the process until it is killed right after the handshake):")
+        w("")
+        w("| provider | median ms | min ms | max ms | median ÷ time's | CPU median ms | CPU ÷ time's |")
+        w("|---|--:|--:|--:|--:|--:|--:|")
+        for name, v in times.items():
+            m = statistics.median(v)
+            c = statistics.median(cpu[name]) if name in cpu else None
+            w(f"| {name} | {m:.1f} | {min(v):.1f} | {max(v):.1f} | {fmt(m / ref if ref else None, 2)} "
+              f"| {fmt(c)} | {fmt(c / cref if c is not None and cref else None, 2)} |")
+        if ref and "capiscio" in times:
+            r = statistics.median(times["capiscio"]) / ref
+            w("")
+            w(f"Start-up target (capiscio's median within 1.1× of hashicorp/time's): **{'met' if r <= 1.1 else 'NOT met'}** "
+              f"({r:.2f}×; min {min(times['capiscio']) / min(times['time']):.2f}×). Wall times on a loaded machine "
+              "mostly measure waiting for a core: check the load average above and the CPU column.")
+        w("")
+    print("\n".join(o))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("startup")
+    s.add_argument("--repeats", type=int, default=20)
+    s.add_argument("--warmup", type=int, default=2)
+    s.add_argument("binaries", nargs="+", help="name=path")
+    r = sub.add_parser("report")
+    r.add_argument("--dir", required=True)
+    a = p.parse_args()
+    {"startup": cmd_startup, "report": cmd_report}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
