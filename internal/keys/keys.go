@@ -205,7 +205,8 @@ func DescribePrivate(priv ed25519.PrivateKey) (Material, error) {
 	if !bytes.Equal(canonical, priv) {
 		return Material{}, fail(ErrCorruptKey, "the Ed25519 private key is inconsistent: its public half does not belong to its seed")
 	}
-	public, err := DescribePublic(canonical.Public().(ed25519.PublicKey))
+	pub, _ := canonical.Public().(ed25519.PublicKey) // always an ed25519.PublicKey
+	public, err := DescribePublic(pub)
 	if err != nil {
 		return Material{}, err
 	}

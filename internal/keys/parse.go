@@ -87,7 +87,8 @@ func PublicFromPrivatePEM(s string) (Public, error) {
 	if err != nil {
 		return Public{}, err
 	}
-	return DescribePublic(priv.Public().(ed25519.PublicKey))
+	pub, _ := priv.Public().(ed25519.PublicKey) // always an ed25519.PublicKey
+	return DescribePublic(pub)
 }
 
 var (

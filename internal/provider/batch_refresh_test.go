@@ -32,8 +32,8 @@ func TestBatchedRefresh_RealCLI(t *testing.T) {
 		t.Fatalf("plan after apply is not empty:\n%s", out)
 	}
 	st := reg.Server.Stats()
-	if max := uint64(registry.BatchThreshold + 1); st.Requests > max {
-		t.Fatalf("a no-change plan of %d identities made %d registry requests (%v), want at most %d", n, st.Requests, st.ByRoute, max)
+	if limit := uint64(registry.BatchThreshold + 1); st.Requests > limit {
+		t.Fatalf("a no-change plan of %d identities made %d registry requests (%v), want at most %d", n, st.Requests, st.ByRoute, limit)
 	}
 	if st.ByRoute["GET /v1/sdk/servers"] == 0 {
 		t.Fatalf("no list call was made: %v", st.ByRoute)

@@ -360,7 +360,7 @@ func TestBadInput_KeyCustody(t *testing.T) {
 // seedForms are the ways a private key's raw seed could appear in a file.
 func seedForms(m keys.Material) []string {
 	seed := m.Private.Seed()
-	return []string{hex.EncodeToString(seed), b64std(seed), b64url(seed), fmt.Sprint(seed)}
+	return []string{hex.EncodeToString(seed), b64std(seed), b64url(seed), fmt.Sprintf("%d", seed)}
 }
 
 var _ = ed25519.SeedSize

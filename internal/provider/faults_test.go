@@ -112,10 +112,10 @@ func faultScenarios() []faultScenario {
 		r.Method, r.Paths = http.MethodPost, []string{registry.PathServers}
 		return []*registrytest.Rule{r}
 	}
-	firedAtLeast := func(min int64) func(*testing.T, int, *registrytest.Faults, []*registrytest.Rule, int64) {
+	firedAtLeast := func(least int64) func(*testing.T, int, *registrytest.Faults, []*registrytest.Rule, int64) {
 		return func(t *testing.T, _ int, _ *registrytest.Faults, rules []*registrytest.Rule, _ int64) {
-			if got := rules[0].Fired(); got < min {
-				t.Errorf("the fault fired %d times, want at least %d", got, min)
+			if got := rules[0].Fired(); got < least {
+				t.Errorf("the fault fired %d times, want at least %d", got, least)
 			}
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -110,8 +109,6 @@ func stateAttrs(state *tfjson.State, addr string) (map[string]any, error) {
 	}
 	return nil, fmt.Errorf("resource %s not in state", addr)
 }
-
-func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 // unitTest runs a harness test in parallel with the others.
 func unitTest(t *testing.T, tc resource.TestCase) {

@@ -81,7 +81,7 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 	keyTime := r.data.serials.next(r.data.clock.Now())
 
 	idempotencyKey := uuid.NewString()
-	server, managed, regErr, diags := r.register(ctx, plan, key.pub, idempotencyKey)
+	server, managed, diags, regErr := r.register(ctx, plan, key.pub, idempotencyKey)
 	resp.Diagnostics.Append(diags...)
 	if managed && registry.IsOutcomeUnknown(regErr) {
 		// The record may exist: keep the request in state so the next apply
@@ -281,8 +281,9 @@ func (r *serverIdentityResource) configured(diags *diag.Diagnostics) bool {
 
 // register puts the key on the record given by server_id (PUT), or creates a
 // record (POST with an Idempotency-Key). managed reports whether this resource
-// created the record and so owns its deletion.
-func (r *serverIdentityResource) register(ctx context.Context, plan serverIdentityModel, pub keys.Public, idempotencyKey string) (*registry.Server, bool, error, diag.Diagnostics) {
+// created the record and so owns its deletion. The registry error is returned
+// beside the diagnostics so that Create can tell an unconfirmed create apart.
+func (r *serverIdentityResource) register(ctx context.Context, plan serverIdentityModel, pub keys.Public, idempotencyKey string) (*registry.Server, bool, diag.Diagnostics, error) {
 	var diags diag.Diagnostics
 	if id := plan.ServerID.ValueString(); !plan.ServerID.IsUnknown() && id != "" {
 		tflog.Debug(ctx, "Registering key on existing server record", map[string]any{"server_id": id, "did_key": pub.DIDKey})
@@ -296,7 +297,7 @@ func (r *serverIdentityResource) register(ctx context.Context, plan serverIdenti
 		case err != nil:
 			addRegistryError(&diags, "Unable to Register Server Key", fmt.Sprintf("Registering the key on server record %s failed.", id), err)
 		}
-		return server, false, err, diags
+		return server, false, diags, err
 	}
 	tflog.Debug(ctx, "Creating server record", map[string]any{"did_key": pub.DIDKey})
 	server, err := r.data.client.CreateServer(ctx, registry.CreateServerRequest{Name: plan.Name.ValueString(), DID: pub.DIDKey, PublicKey: pub.PEM}, idempotencyKey)
@@ -309,7 +310,7 @@ func (r *serverIdentityResource) register(ctx context.Context, plan serverIdenti
 	case err != nil:
 		addRegistryError(&diags, "Unable to Create Server Record", "Creating a server record in the registry failed; nothing was created.", err)
 	}
-	return server, true, err, diags
+	return server, true, diags, err
 }
 
 // resolvePending finishes a create whose outcome was unknown: the same

@@ -179,7 +179,8 @@ func (s *Server) authenticate(r *http.Request) (org, hash string, err error) {
 // cache never goes stale.
 func (s *Server) orgOfKeyHash(hash string) (string, error) {
 	if org, ok := s.orgs.Load(hash); ok {
-		return org.(string), nil
+		name, _ := org.(string) // the map holds strings only
+		return name, nil
 	}
 	org, found, err := s.store.apiKeyOrg(hash)
 	if err != nil || !found {

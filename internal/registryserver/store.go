@@ -35,6 +35,7 @@ import (
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Errors of the store. Handlers map them to HTTP replies in errors.go.
@@ -119,7 +120,7 @@ func openStore(path string) (*store, error) {
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: 64 << 20,
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("the registry database %s is locked by another process (is capiscio-registry already running on this data directory?)", path)
 	}
 	if err != nil {

@@ -88,7 +88,8 @@ func (r *Rule) Fired() int64 { return r.fired.Load() }
 // "status 502" for Status(500, 502, 503).
 func (r *Rule) FiredAs(label string) int64 {
 	if v, ok := r.byLabel.Load(label); ok {
-		return v.(*atomic.Int64).Load()
+		n, _ := v.(*atomic.Int64)
+		return n.Load()
 	}
 	return 0
 }
@@ -127,7 +128,7 @@ func (r *Rule) picks(req *http.Request) bool {
 		return r.pickOrdinal(r.considered.Add(1))
 	}
 	v, seen := r.keys.LoadOrStore(requestKey(req), new(atomic.Bool))
-	picked := v.(*atomic.Bool)
+	picked, _ := v.(*atomic.Bool)
 	if seen {
 		return r.Per == Sticky && picked.Load()
 	}
@@ -140,7 +141,8 @@ func (r *Rule) picks(req *http.Request) bool {
 
 func (r *Rule) countLabel(label string) {
 	v, _ := r.byLabel.LoadOrStore(label, new(atomic.Int64))
-	v.(*atomic.Int64).Add(1)
+	n, _ := v.(*atomic.Int64)
+	n.Add(1)
 }
 
 func requestKey(req *http.Request) string {
@@ -365,7 +367,8 @@ func (f *Faults) Report() string {
 	for i, r := range f.rules {
 		var labels []string
 		r.byLabel.Range(func(k, v any) bool {
-			labels = append(labels, fmt.Sprintf("%s=%d", k, v.(*atomic.Int64).Load()))
+			n, _ := v.(*atomic.Int64)
+			labels = append(labels, fmt.Sprintf("%s=%d", k, n.Load()))
 			return true
 		})
 		sort.Strings(labels)
