@@ -5,9 +5,9 @@
 #   opentofu   OpenTofu built by scripts/tofu.sh (first run: about 8 minutes)
 #
 # terraform-plugin-testing picks the CLI from TF_ACC_TERRAFORM_PATH and the provider
-# host from TF_ACC_PROVIDER_HOST (registry.opentofu.org for OpenTofu). Tests that run a
-# CLI themselves (internal/provider/hygiene_test.go) should read the same two variables;
-# until they do, they run `terraform` from PATH in both legs.
+# host from TF_ACC_PROVIDER_HOST (registry.opentofu.org for OpenTofu). The tests that run
+# the provider binary and a CLI themselves (newCLIRun in internal/provider/hygiene_test.go)
+# take the CLI from TF_ACC_TERRAFORM_PATH too, so both harnesses switch together.
 #
 # Environment:
 #   MATRIX_CLIS       legs to run, in order (default: "terraform opentofu")
