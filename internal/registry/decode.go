@@ -193,6 +193,16 @@ func (o object) timePtr(keys ...string) (*time.Time, error) {
 	return &t, nil
 }
 
+// unwrapped returns the data object of an enveloped reply, or the reply
+// itself for the unwrapped documents (status, JWKS, DID documents) of B2.6.
+func unwrapped(body []byte) (object, error) {
+	top, data, err := payload(body)
+	if data != nil {
+		return data, err
+	}
+	return top, err
+}
+
 // payload returns the object a reply carries: data when the reply is an
 // envelope, else the reply itself (a bare object). A reply that says
 // "success": false is an error even with a 2xx status.
@@ -446,13 +456,9 @@ func claimLevel(claims object) string {
 // decodeBadgeStatus decodes a badge status document (not wrapped, B2.6; a
 // data envelope is tolerated).
 func decodeBadgeStatus(body []byte) (*BadgeStatus, error) {
-	top, data, err := payload(body)
+	o, err := unwrapped(body)
 	if err != nil {
 		return nil, err
-	}
-	o := top
-	if data != nil {
-		o = data
 	}
 	var st BadgeStatus
 	if st.JTI, err = o.text("jti"); err != nil {
@@ -481,13 +487,9 @@ func decodeBadgeStatus(body []byte) (*BadgeStatus, error) {
 
 // decodeJWKS decodes {"keys":[...]} or, as CORE accepts, a bare single JWK.
 func decodeJWKS(body []byte) (*JWKS, error) {
-	top, data, err := payload(body)
+	o, err := unwrapped(body)
 	if err != nil {
 		return nil, err
-	}
-	o := top
-	if data != nil {
-		o = data
 	}
 	if raw, _, ok := o.lookup("keys"); ok {
 		var set JWKS
@@ -510,13 +512,9 @@ func decodeJWKS(body []byte) (*JWKS, error) {
 // array; authentication and assertionMethod entries may be references or
 // embedded methods (their id is kept).
 func decodeDIDDocument(body []byte) (*DIDDocument, error) {
-	top, data, err := payload(body)
+	o, err := unwrapped(body)
 	if err != nil {
 		return nil, err
-	}
-	o := top
-	if data != nil {
-		o = data
 	}
 	var doc DIDDocument
 	if doc.ID, err = o.str("id"); err != nil {
