@@ -27,23 +27,14 @@ func BenchmarkRegister(b *testing.B) {
 	reg := registrytest.Start(b)
 	client := newAPIClient(reg, reg.APIKey)
 	pool := keyPool(b, 64)
-	var next atomic.Uint64
-	b.SetParallelism(benchClients)
-	start := startMeasure(b, reg)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			key := pool[next.Add(1)%uint64(len(pool))]
-			srv, err := callData[registry.Server](client, http.MethodPost, registry.PathServers, key.createBody(""), http.StatusCreated)
-			if err == nil {
-				_, err = client.call(http.MethodPut, pathOf(registry.PathServer, srv.ID), key.registerBody(), http.StatusOK)
-			}
-			if err != nil {
-				b.Error(err)
-				return
-			}
+	runParallel(b, reg, func(n uint64) error {
+		key := pool[n%uint64(len(pool))]
+		srv, err := callData[registry.Server](client, http.MethodPost, registry.PathServers, key.createBody(""), http.StatusCreated)
+		if err == nil {
+			_, err = client.call(http.MethodPut, pathOf(registry.PathServer, srv.ID), key.registerBody(), http.StatusOK)
 		}
+		return err
 	})
-	start.report(b)
 }
 
 // BenchmarkRotateKey measures key rotations: a PUT with a new key, which
@@ -53,20 +44,11 @@ func BenchmarkRotateKey(b *testing.B) {
 	client := newAPIClient(reg, reg.APIKey)
 	pool := keyPool(b, 64)
 	ids := benchServers(b, reg, pool, 256)
-	var next atomic.Uint64
-	b.SetParallelism(benchClients)
-	start := startMeasure(b, reg)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := next.Add(1)
-			key := pool[(n/uint64(len(ids)))%uint64(len(pool))] // a new key each visit of a server
-			if _, err := client.call(http.MethodPut, pathOf(registry.PathServer, ids[n%uint64(len(ids))]), key.registerBody(), http.StatusOK); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	runParallel(b, reg, func(n uint64) error {
+		key := pool[(n/uint64(len(ids)))%uint64(len(pool))] // a new key each visit of a server
+		_, err := client.call(http.MethodPut, pathOf(registry.PathServer, ids[n%uint64(len(ids))]), key.registerBody(), http.StatusOK)
+		return err
 	})
-	start.report(b)
 }
 
 // BenchmarkIssueBadge measures badge issuance: a durable badge record plus an
@@ -75,19 +57,10 @@ func BenchmarkIssueBadge(b *testing.B) {
 	reg := registrytest.Start(b)
 	client := newAPIClient(reg, reg.APIKey)
 	ids := benchServers(b, reg, keyPool(b, 8), 256)
-	var next atomic.Uint64
-	b.SetParallelism(benchClients)
-	start := startMeasure(b, reg)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			id := ids[next.Add(1)%uint64(len(ids))]
-			if _, err := client.call(http.MethodPost, pathOf(registry.PathServerBadge, id), nil, http.StatusCreated); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	runParallel(b, reg, func(n uint64) error {
+		_, err := client.call(http.MethodPost, pathOf(registry.PathServerBadge, ids[n%uint64(len(ids))]), nil, http.StatusCreated)
+		return err
 	})
-	start.report(b)
 }
 
 // BenchmarkReadServer measures an authenticated GET, for comparison: the
@@ -96,12 +69,22 @@ func BenchmarkReadServer(b *testing.B) {
 	reg := registrytest.Start(b)
 	client := newAPIClient(reg, reg.APIKey)
 	ids := benchServers(b, reg, keyPool(b, 8), 256)
+	runParallel(b, reg, func(n uint64) error {
+		_, err := client.call(http.MethodGet, pathOf(registry.PathServer, ids[n%uint64(len(ids))]), nil, http.StatusOK)
+		return err
+	})
+}
+
+// runParallel runs op from benchClients clients per GOMAXPROCS, numbering the
+// operations 1, 2, ... across clients, and reports the measured rates.
+func runParallel(b *testing.B, reg *registrytest.Registry, op func(n uint64) error) {
+	b.Helper()
 	var next atomic.Uint64
 	b.SetParallelism(benchClients)
 	start := startMeasure(b, reg)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := client.call(http.MethodGet, pathOf(registry.PathServer, ids[next.Add(1)%uint64(len(ids))]), nil, http.StatusOK); err != nil {
+			if err := op(next.Add(1)); err != nil {
 				b.Error(err)
 				return
 			}
