@@ -49,6 +49,14 @@ func TestSecretHygiene_TraceLogs(t *testing.T) {
 	if err != nil || len(logs) < 10000 {
 		t.Fatalf("TRACE log missing or short (%d bytes): %v", len(logs), err)
 	}
+	// With TF_LOG set the plugin SDK's own loggers stay on (main.go silences
+	// them only when Terraform keeps no provider logs), so the search below
+	// covers what the framework and this provider log, not just Terraform core.
+	for _, want := range []string{"@module=sdk.framework", "@module=sdk.proto", "Created server identity"} {
+		if !strings.Contains(string(logs), want) {
+			t.Errorf("TRACE log has no %q line: the provider's own logs were not searched", want)
+		}
+	}
 	haystack := string(logs) + tf.output.String()
 	for _, s := range tf.secrets {
 		if strings.Contains(haystack, s.value) {
