@@ -58,9 +58,12 @@ func (r *serverIdentityResource) Configure(_ context.Context, req resource.Confi
 // Create generates a key, registers it, saves the identity at once (so a later
 // failure never loses a registered record), then asks for a first badge.
 func (r *serverIdentityResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan, config serverIdentityModel
+	var plan serverIdentityModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	// The plan holds every argument but the write-only one, which only the
+	// configuration carries.
+	keyConfig := plan
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("private_key_wo"), &keyConfig.PrivateKeyWO)...)
 	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
 		return
 	}
@@ -72,7 +75,7 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 	defer cancel()
 	ctx = maskSecrets(ctx, r.data.client)
 
-	key, diags := resolveKey(ctx, config)
+	key, diags := resolveKey(ctx, keyConfig)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -102,15 +105,12 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 	plan.applyBadge(nil) // set below when a badge is asked for and issued
 	plan.refreshEnv()
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{Managed: managed})...)
-	// Save before the badge call: the registration is real from here on.
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	if plan.IssueBadge.ValueBool() {
+		// A failed badge call is a warning: the registration is real, so the
+		// identity is saved whatever the badge call did.
 		r.issueFirstBadge(ctx, &plan, &resp.Diagnostics)
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	tflog.Trace(ctx, "Created server identity", map[string]any{"server_id": plan.ID.ValueString(), "did": plan.DID.ValueString(), "managed_record": managed})
 }
 
@@ -149,11 +149,19 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 			fmt.Sprintf("Reading server record %s from the registry failed.", state.ID.ValueString()), err)
 		return
 	}
-	priv.Drift = state.refreshFrom(server, r.data.registryURL)
-	due, _, _ := rotationDue(state, state.RotateAfter, r.data.clock.Now())
-	state.ReadyForRotation = types.BoolValue(due)
-	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, priv)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	refreshed := state
+	drift := refreshed.refreshFrom(server, r.data.registryURL)
+	due, _, _ := rotationDue(refreshed, refreshed.RotateAfter, r.data.clock.Now())
+	refreshed.ReadyForRotation = types.BoolValue(due)
+	// The response starts as the prior state: write only what changed (most
+	// refreshes change nothing, and each write converts the whole object).
+	if drift != priv.Drift {
+		priv.Drift = drift
+		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, priv)...)
+	}
+	if !refreshed.equal(state) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &refreshed)...)
+	}
 }
 
 // Update changes what can change in place: the record's name, the badge domain

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -218,14 +219,16 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroy, or the provider is not configured yet (validate)
 	}
-	var plan, config serverIdentityModel
+	var plan serverIdentityModel
+	var configDomain types.String
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("domain"), &configDomain)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	planned := plan
 	plan.RegistryURL = types.StringValue(r.data.registryURL)
-	if config.Domain.IsNull() {
+	if configDomain.IsNull() {
 		plan.Domain = types.StringValue(registry.DefaultDomain(r.data.registryURL))
 	}
 	if req.State.Raw.IsNull() {
@@ -233,7 +236,10 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 			plan.ID = plan.ServerID
 		}
 		plan.ReadyForRotation = types.BoolValue(false)
-		plan.planNewKey(config)
+		// The plan holds every argument but the write-only one.
+		keyConfig := plan
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("private_key_wo"), &keyConfig.PrivateKeyWO)...)
+		plan.planNewKey(keyConfig)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
@@ -258,7 +264,24 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 		plan.Badge, plan.BadgeJTI, plan.BadgeExpiresAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
 		plan.Env = types.MapUnknown(types.StringType)
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	// Most plans of an existing identity change nothing here: then the
+	// framework's plan stands, without converting the whole object again.
+	if !plan.equal(planned) {
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	}
+}
+
+// equal reports whether every attribute of m equals o's.
+func (m serverIdentityModel) equal(o serverIdentityModel) bool {
+	a, b := reflect.ValueOf(m), reflect.ValueOf(o)
+	for i := range a.NumField() {
+		x, _ := a.Field(i).Interface().(attr.Value)
+		y, _ := b.Field(i).Interface().(attr.Value)
+		if x == nil || y == nil || !x.Equal(y) {
+			return false
+		}
+	}
+	return true
 }
 
 func driftReason(drift, id string) string {
