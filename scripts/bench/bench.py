@@ -19,7 +19,7 @@ HANDSHAKE_ENV = {
     "PLUGIN_PROTOCOL_VERSIONS": "5,6",
 }
 HANDSHAKE_RE = re.compile(rb"^\d+\|\d+\|(unix|tcp)\|[^|]+\|grpc\|")
-KINDS = ["terraform_data", "time_static", "capiscio_server_identity"]
+KINDS = ["terraform_data", "time_static", "capiscio_server_identity", "tls_private_key"]
 STEPS = ["apply", "plan", "destroy"]
 
 
@@ -144,6 +144,19 @@ def cmd_report(args):
               f"| {fmt(None if sb is None else sb / n, 0)} "
               f"| {fmt(rss / 1024, 1) if rss else '–'} | {launches if kind != 'terraform_data' else '–'} |")
     w("")
+    if any(k[1] == "tls_private_key" for k in by):
+        w("capiscio_server_identity ÷ tls_private_key (ED25519, hashicorp/tls: a provider that only makes a key), "
+          "seconds per step at the same N; ≤ 1 means no slower:")
+        w("")
+        w("| N | apply | plan | destroy |")
+        w("|--:|--:|--:|--:|")
+        for n in ns:
+            cells = []
+            for s in STEPS:
+                c, t = med(n, "capiscio_server_identity", s, "seconds"), med(n, "tls_private_key", s, "seconds")
+                cells.append(fmt(None if c is None or not t else c / t, 2))
+            w(f"| {n} | {' | '.join(cells)} |")
+        w("")
 
     # CPU split (sums over all cores, so steadier than wall time on a shared machine).
     if steps and "terraform_cpu_s" in steps[0]:

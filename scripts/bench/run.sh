@@ -17,6 +17,9 @@
 #   BENCH_STARTUP_REPEATS=20
 #   BENCH_CGO_ENABLED=0     how make build builds the provider (0 = as released by goreleaser)
 #   BENCH_KINDS="terraform_data time_static capiscio_server_identity"
+#   BENCH_TLS_PROVIDER=PATH a terraform-provider-tls binary you built yourself: adds the kind
+#                           tls_private_key (ED25519), the cost of a provider that only makes a key
+#   BENCH_TLS_VERSION=4.2.1 the version the mirror files that binary under
 #   BENCH_OUT=./bench-results   bench-results.md, raw TSVs, logs/ (gitignored)
 #   BENCH_WRAP=1            0 puts the real binaries in the mirror (no peak RSS / launch counts)
 #   BENCH_KEEP=0            1 keeps the temporary work dir (configs, state, mirror)
@@ -31,7 +34,11 @@ ns=${BENCH_N:-10 100 1000}
 repeats=${BENCH_REPEATS:-1}
 parallelism=${BENCH_PARALLELISM:-10}
 startup_repeats=${BENCH_STARTUP_REPEATS:-20}
-kinds=${BENCH_KINDS:-terraform_data time_static capiscio_server_identity}
+tls_bin=${BENCH_TLS_PROVIDER:-}
+tls_version=${BENCH_TLS_VERSION:-4.2.1}
+default_kinds="terraform_data time_static capiscio_server_identity"
+[ -n "$tls_bin" ] && default_kinds="$default_kinds tls_private_key"
+kinds=${BENCH_KINDS:-$default_kinds}
 out=${BENCH_OUT:-$root/bench-results}
 case "$out" in /*) ;; *) out=$caller/$out ;; esac # relative to where it was started
 version=${VERSION:-0.1.0}
@@ -111,14 +118,20 @@ WRAP
 }
 wrap capiscio capiscio "$version" "$provider_bin"
 wrap hashicorp time "$time_version" "$time_bin"
+mirrored='"registry.terraform.io/capiscio/capiscio", "registry.terraform.io/hashicorp/time"'
+if [ -n "$tls_bin" ]; then
+  [ -x "$tls_bin" ] || die "BENCH_TLS_PROVIDER=$tls_bin is not an executable"
+  wrap hashicorp tls "$tls_version" "$tls_bin"
+  mirrored="$mirrored, \"registry.terraform.io/hashicorp/tls\""
+fi
 cat >"$work/terraformrc" <<RC
 provider_installation {
   filesystem_mirror {
     path    = "$mirror"
-    include = ["registry.terraform.io/capiscio/capiscio", "registry.terraform.io/hashicorp/time"]
+    include = [$mirrored]
   }
   direct {
-    exclude = ["registry.terraform.io/capiscio/capiscio", "registry.terraform.io/hashicorp/time"]
+    exclude = [$mirrored]
   }
 }
 RC
@@ -133,6 +146,7 @@ config() { # config KIND: resource block + required_providers
   case "$1" in
     terraform_data) printf 'resource "terraform_data" "r" {\n  count = var.n\n}\n' ;;
     time_static) printf 'terraform {\n  required_providers {\n    time = { source = "hashicorp/time", version = "%s" }\n  }\n}\n\nresource "time_static" "r" {\n  count = var.n\n}\n' "$time_version" ;;
+    tls_private_key) printf 'terraform {\n  required_providers {\n    tls = { source = "hashicorp/tls", version = "%s" }\n  }\n}\n\nresource "tls_private_key" "r" {\n  count     = var.n\n  algorithm = "ED25519"\n}\n' "$tls_version" ;;
     capiscio_server_identity) printf 'terraform {\n  required_providers {\n    capiscio = { source = "capiscio/capiscio", version = "%s" }\n  }\n}\n\nprovider "capiscio" {}\n\nresource "capiscio_server_identity" "r" {\n  count = var.n\n  name  = "bench-${count.index}"\n}\n' "$version" ;;
     *) die "unknown kind $1" ;;
   esac
@@ -168,7 +182,7 @@ step() {
     plan)    cmd=(terraform plan -detailed-exitcode -no-color -input=false -parallelism="$parallelism" -var "n=$n") ;;
     destroy) cmd=(terraform destroy -auto-approve -no-color -input=false -parallelism="$parallelism" -var "n=$n") ;;
   esac
-  : >"$work/rss/capiscio.log"; : >"$work/rss/time.log"
+  : >"$work/rss/capiscio.log"; : >"$work/rss/time.log"; : >"$work/rss/tls.log"
   before=$(stats); rcpu0=$(registry_cpu)
   t0=$EPOCHREALTIME
   (cd "$d" && /usr/bin/time -f '%M %U %S' -o "$work/tf.rss" "${cmd[@]}") >"$logf" 2>&1 || rc=$?
@@ -186,7 +200,11 @@ step() {
     '$a.byRoute | to_entries[] | select(.value - ($b.byRoute[.key] // 0) > 0) | "\($p)\t\(.key)\t\(.value - ($b.byRoute[.key] // 0))"' >>"$out/routes.tsv"
   read -r tfrss tfcpu < <(tail -n 1 "$work/tf.rss" | awk '{printf "%s %.2f\n", $1, $2 + $3}')
   rcpu=$(awk -v a="$rcpu0" -v b="$rcpu1" 'BEGIN {printf "%.2f", b - a}')
-  case "$kind" in time_static) rssf=$work/rss/time.log ;; capiscio_server_identity) rssf=$work/rss/capiscio.log ;; esac
+  case "$kind" in
+    time_static) rssf=$work/rss/time.log ;;
+    capiscio_server_identity) rssf=$work/rss/capiscio.log ;;
+    tls_private_key) rssf=$work/rss/tls.log ;;
+  esac
   if [ -n "$rssf" ]; then
     prss=$(awk '$1 ~ /^[0-9]+$/ {if ($1 > m) m = $1; c++} END {print m + 0}' "$rssf")
     launches=$(awk '$1 ~ /^[0-9]+$/ {c++} END {print c + 0}' "$rssf")
