@@ -19,7 +19,8 @@ HANDSHAKE_ENV = {
     "PLUGIN_PROTOCOL_VERSIONS": "5,6",
 }
 HANDSHAKE_RE = re.compile(rb"^\d+\|\d+\|(unix|tcp)\|[^|]+\|grpc\|")
-KINDS = ["terraform_data", "time_static", "capiscio_server_identity", "tls_private_key"]
+KINDS = ["terraform_data", "time_static", "capiscio_server_identity", "capiscio_no_badge", "tls_private_key"]
+CAPISCIO = ("capiscio_server_identity", "capiscio_no_badge")  # kinds served by the local registry
 STEPS = ["apply", "plan", "destroy"]
 
 
@@ -132,7 +133,7 @@ def cmd_report(args):
                     ratio.append(fmt(e / tx[s], 2))
                 else:
                     ratio.append("n/a")
-            if kind == "capiscio_server_identity":
+            if kind in CAPISCIO:
                 req = " · ".join(fmt(med(n, kind, s, "registry_requests"), 0) for s in STEPS)
             else:
                 req = "–"
@@ -158,6 +159,29 @@ def cmd_report(args):
             w(f"| {n} | {' | '.join(cells)} |")
         w("")
 
+    if any(k[1] == "capiscio_no_badge" for k in by):
+        w("What state bytes cost: capiscio_no_badge is the same identity with `issue_badge = false`, so the "
+          "difference to capiscio_server_identity is its badge (one attribute in state, one registry call). "
+          "ms/KB = extra ms per resource for each KB per resource of state (pretty-printed), the price of "
+          "any attribute at that N:")
+        w("")
+        w("| N | state B/res full · no badge | apply ms/res full − no badge | destroy ms/res full − no badge "
+          "| apply ms per KB/res | destroy ms per KB/res |")
+        w("|--:|---|--:|--:|--:|--:|")
+        for n in ns:
+            bf = med(n, "capiscio_server_identity", "apply", "state_bytes")
+            bn = med(n, "capiscio_no_badge", "apply", "state_bytes")
+            if bf is None or bn is None or bf <= bn:
+                continue
+            kb = (bf - bn) / n / 1024
+            diffs = []
+            for st in ("apply", "destroy"):
+                f, nb = med(n, "capiscio_server_identity", st, "seconds"), med(n, "capiscio_no_badge", st, "seconds")
+                diffs.append(None if f is None or nb is None else (f - nb) / n * 1000)
+            w(f"| {n} | {bf / n:.0f} · {bn / n:.0f} | {fmt(diffs[0], 2)} | {fmt(diffs[1], 2)} "
+              f"| {fmt(None if diffs[0] is None else diffs[0] / kb, 2)} | {fmt(None if diffs[1] is None else diffs[1] / kb, 2)} |")
+        w("")
+
     # CPU split (sums over all cores, so steadier than wall time on a shared machine).
     if steps and "terraform_cpu_s" in steps[0]:
         w("CPU seconds per step, apply · plan · destroy (user + system, all threads). Terraform core = terraform's "
@@ -178,7 +202,7 @@ def cmd_report(args):
                     per = " · ".join(fmt(None if med(n, kind, s, "provider_cpu_s") is None
                                          else med(n, kind, s, "provider_cpu_s") / n * 1000, 2) for s in STEPS)
                     reg = (" · ".join(fmt(med(n, kind, s, "registry_cpu_s"), 2) for s in STEPS)
-                           if kind == "capiscio_server_identity" else "–")
+                           if kind in CAPISCIO else "–")
                 w(f"| {n} | {kind} | {wall} | {core} | {prov} | {reg} | {per} |")
         w("")
 
@@ -201,7 +225,7 @@ def cmd_report(args):
     rr = {}
     for r in routes:
         if r["kind"] != "capiscio_server_identity":
-            continue
+            continue  # capiscio_no_badge makes the same calls less the badge ones
         rr.setdefault((int(r["n"]), r["step"], r["route"]), []).append(float(r["requests"]))
     if rr:
         w("Registry requests per resource by route (capiscio_server_identity):")

@@ -16,7 +16,9 @@
 #   BENCH_PARALLELISM=10    terraform -parallelism
 #   BENCH_STARTUP_REPEATS=20
 #   BENCH_CGO_ENABLED=0     how make build builds the provider (0 = as released by goreleaser)
-#   BENCH_KINDS="terraform_data time_static capiscio_server_identity"
+#   BENCH_KINDS="terraform_data time_static capiscio_server_identity capiscio_no_badge"
+#                           capiscio_no_badge: the same identities with issue_badge = false (the
+#                           badge is the largest attribute in state; this shows what it costs)
 #   BENCH_TLS_PROVIDER=PATH a terraform-provider-tls binary you built yourself: adds the kind
 #                           tls_private_key (ED25519), the cost of a provider that only makes a key
 #   BENCH_TLS_VERSION=4.2.1 the version the mirror files that binary under
@@ -36,7 +38,7 @@ parallelism=${BENCH_PARALLELISM:-10}
 startup_repeats=${BENCH_STARTUP_REPEATS:-20}
 tls_bin=${BENCH_TLS_PROVIDER:-}
 tls_version=${BENCH_TLS_VERSION:-4.2.1}
-default_kinds="terraform_data time_static capiscio_server_identity"
+default_kinds="terraform_data time_static capiscio_server_identity capiscio_no_badge"
 [ -n "$tls_bin" ] && default_kinds="$default_kinds tls_private_key"
 kinds=${BENCH_KINDS:-$default_kinds}
 out=${BENCH_OUT:-$root/bench-results}
@@ -147,7 +149,10 @@ config() { # config KIND: resource block + required_providers
     terraform_data) printf 'resource "terraform_data" "r" {\n  count = var.n\n}\n' ;;
     time_static) printf 'terraform {\n  required_providers {\n    time = { source = "hashicorp/time", version = "%s" }\n  }\n}\n\nresource "time_static" "r" {\n  count = var.n\n}\n' "$time_version" ;;
     tls_private_key) printf 'terraform {\n  required_providers {\n    tls = { source = "hashicorp/tls", version = "%s" }\n  }\n}\n\nresource "tls_private_key" "r" {\n  count     = var.n\n  algorithm = "ED25519"\n}\n' "$tls_version" ;;
-    capiscio_server_identity) printf 'terraform {\n  required_providers {\n    capiscio = { source = "capiscio/capiscio", version = "%s" }\n  }\n}\n\nprovider "capiscio" {}\n\nresource "capiscio_server_identity" "r" {\n  count = var.n\n  name  = "bench-${count.index}"\n}\n' "$version" ;;
+    capiscio_server_identity | capiscio_no_badge)
+      printf 'terraform {\n  required_providers {\n    capiscio = { source = "capiscio/capiscio", version = "%s" }\n  }\n}\n\nprovider "capiscio" {}\n\nresource "capiscio_server_identity" "r" {\n  count = var.n\n  name  = "bench-${count.index}"\n' "$version"
+      if [ "$1" = capiscio_no_badge ]; then printf '\n  issue_badge = false\n'; fi
+      printf '}\n' ;;
     *) die "unknown kind $1" ;;
   esac
 }
@@ -202,7 +207,7 @@ step() {
   rcpu=$(awk -v a="$rcpu0" -v b="$rcpu1" 'BEGIN {printf "%.2f", b - a}')
   case "$kind" in
     time_static) rssf=$work/rss/time.log ;;
-    capiscio_server_identity) rssf=$work/rss/capiscio.log ;;
+    capiscio_server_identity | capiscio_no_badge) rssf=$work/rss/capiscio.log ;;
     tls_private_key) rssf=$work/rss/tls.log ;;
   esac
   if [ -n "$rssf" ]; then
