@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -319,39 +318,6 @@ variable "v" { type = string }
 						},
 					},
 				},
-			})
-		})
-	}
-}
-
-func TestBadInput_KeyCustody(t *testing.T) {
-	t.Parallel()
-	k := newTestKey(t)
-	rsaPub := "-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf\n9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END PUBLIC KEY-----\n"
-	cases := map[string]struct{ body, want string }{
-		"wo without version":     {fmt.Sprintf("private_key_wo = %q", k.PrivatePEM), `private_key_wo_version[\s\S]*must be specified|private_key_wo[\s\S]*private_key_wo_version`},
-		"version without wo":     {"private_key_wo_version = 1", `private_key_wo[\s\S]*must be specified|private_key_wo_version[\s\S]*private_key_wo`},
-		"wo and external":        {fmt.Sprintf("private_key_wo = %q\nprivate_key_wo_version = 1\nexternal_public_key_pem = %q", k.PrivatePEM, k.PEM), `external_public_key_pem|private_key_wo`},
-		"wo not a PEM":           {"private_key_wo = \"hello\"\nprivate_key_wo_version = 1", `private_key_wo[\s\S]*not PEM`},
-		"wo is a public key":     {fmt.Sprintf("private_key_wo = %q\nprivate_key_wo_version = 1", k.PEM), `private_key_wo[\s\S]*public key`},
-		"external is private":    {fmt.Sprintf("external_public_key_pem = %q", k.PrivatePEM), `external_public_key_pem[\s\S]*private key`},
-		"external is RSA":        {fmt.Sprintf("external_public_key_pem = %q", rsaPub), `external_public_key_pem[\s\S]*RSA`},
-		"external truncated":     {fmt.Sprintf("external_public_key_pem = %q", k.PEM[:40]), `external_public_key_pem`},
-		"external trailing junk": {fmt.Sprintf("external_public_key_pem = %q", k.PEM+"junk"), `external_public_key_pem`},
-		"rotate_after word":      {`rotate_after = "monthly"`, `rotate_after[\s\S]*duration`},
-		"rotate_after too short": {`rotate_after = "30s"`, `rotate_after[\s\S]*minimum`},
-		"rotate_after zero":      {`rotate_after = "0d"`, `rotate_after`},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories(nil),
-				Steps: []resource.TestStep{{
-					Config:      "provider \"capiscio\" {\n registry_url = \"http://127.0.0.1:9\"\n api_key = \"k\"\n}\nresource \"capiscio_server_identity\" \"test\" {\n" + tc.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
 			})
 		})
 	}

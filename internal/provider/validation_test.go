@@ -1,19 +1,49 @@
 package provider
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 )
 
-// TestBadInput_PlanTime checks that wrong provider and resource arguments
-// fail at plan time, before any registry call, with the attribute named.
+// TestBadInput_PlanTime checks that hostile or mistaken provider and resource
+// arguments fail at plan time (PlanOnly), before any registry call, with the
+// attribute named in the error: malformed, truncated, encrypted and
+// non-Ed25519 PEMs, PEMs with extra blocks or trailing data, wrong URLs and
+// schemes, http to a non-loopback host, non-UUID ids, bad durations, empty and
+// whitespace strings, oversized values, conflicting key custody arguments.
 // The registry URL points at a closed port: a case that reached the network
 // would fail differently.
 func TestBadInput_PlanTime(t *testing.T) {
 	t.Parallel()
+	k := newTestKey(t)
+	other := newTestKey(t)
+	encrypted, err := os.ReadFile("../keys/testdata/encrypted_ed25519.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, err := x509.MarshalPKCS8PrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecDER}))
+	rsaPub := "-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf\n9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END PUBLIC KEY-----\n"
+	badBase64 := strings.Replace(k.PEM, "MCowBQYDK2Vw", "MCowBQYDK2V!", 1)
+	wo := func(v string) string { return fmt.Sprintf("private_key_wo = %q\nprivate_key_wo_version = 1", v) }
+	external := func(v string) string { return fmt.Sprintf("external_public_key_pem = %q", v) }
 	const okProvider = `
 provider "capiscio" {
   registry_url = "http://127.0.0.1:9"
@@ -60,6 +90,36 @@ provider "capiscio" {
 		"domain empty label":        {resourceWith(`domain = "mcp..example.com"`), `domain`},
 		"timeouts create bad":       {resourceWith("timeouts {\n create = \"abc\"\n}"), `Duration[\s\S]*create = "abc"`},
 		"rotation_triggers too big": {resourceWith("rotation_triggers = {" + manyTriggers(65) + "}"), `rotation_triggers`},
+		"domain oversized":          {resourceWith(fmt.Sprintf("domain = %q", repeat("a", 250)+".com")), `domain`},
+		"timeouts delete negative":  {resourceWith("timeouts {\n delete = \"-1m\"\n}"), `delete`},
+
+		// Key custody: PEMs and conflicting arguments.
+		"wo without version":     {resourceWith(fmt.Sprintf("private_key_wo = %q", k.PrivatePEM)), `private_key_wo_version[\s\S]*must be specified|private_key_wo[\s\S]*private_key_wo_version`},
+		"version without wo":     {resourceWith("private_key_wo_version = 1"), `private_key_wo[\s\S]*must be specified|private_key_wo_version[\s\S]*private_key_wo`},
+		"wo and external":        {resourceWith(wo(k.PrivatePEM) + "\n" + external(k.PEM)), `external_public_key_pem|private_key_wo`},
+		"wo not a PEM":           {resourceWith(wo("hello")), `private_key_wo[\s\S]*not PEM`},
+		"wo empty":               {resourceWith(wo("")), `private_key_wo`},
+		"wo is a public key":     {resourceWith(wo(k.PEM)), `private_key_wo[\s\S]*public key`},
+		"wo encrypted":           {resourceWith(wo(string(encrypted))), `private_key_wo[\s\S]*(?i)encrypted`},
+		"wo is an EC key":        {resourceWith(wo(ecPEM)), `private_key_wo[\s\S]*Ed25519`},
+		"wo truncated":           {resourceWith(wo(k.PrivatePEM[:50])), `private_key_wo[\s\S]*no\s+-----END\s+line[\s\S]*cut\s+off`},
+		"wo trailing data":       {resourceWith(wo(k.PrivatePEM + "trailing")), `private_key_wo[\s\S]*text\s+after\s+its\s+-----END`},
+		"wo two blocks":          {resourceWith(wo(k.PrivatePEM + other.PrivatePEM)), `private_key_wo[\s\S]*more\s+than\s+one\s+PEM\s+block`},
+		"external is private":    {resourceWith(external(k.PrivatePEM)), `external_public_key_pem[\s\S]*private key`},
+		"external is RSA":        {resourceWith(external(rsaPub)), `external_public_key_pem[\s\S]*RSA`},
+		"external truncated":     {resourceWith(external(k.PEM[:40])), `external_public_key_pem`},
+		"external trailing junk": {resourceWith(external(k.PEM + "junk")), `external_public_key_pem`},
+		"external two blocks":    {resourceWith(external(k.PEM + other.PEM)), `external_public_key_pem[\s\S]*more\s+than\s+one\s+PEM\s+block`},
+		"external bad base64":    {resourceWith(external(badBase64)), `external_public_key_pem[\s\S]*base64\s+body[\s\S]*does\s+not\s+decode`},
+		"external whitespace":    {resourceWith(external("  \n ")), `external_public_key_pem`},
+		"external oversized":     {resourceWith(external(k.PEM + repeat("A", 70000))), `external_public_key_pem`},
+		"rotate_after word":      {resourceWith(`rotate_after = "monthly"`), `rotate_after[\s\S]*duration`},
+		"rotate_after too short": {resourceWith(`rotate_after = "30s"`), `rotate_after[\s\S]*minimum`},
+		"rotate_after zero":      {resourceWith(`rotate_after = "0d"`), `rotate_after`},
+		"rotate_after empty":     {resourceWith(`rotate_after = ""`), `rotate_after`},
+	}
+	if len(cases) < 50 {
+		t.Fatalf("only %d cases", len(cases))
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
