@@ -7,10 +7,10 @@ import (
 	"flag"
 	"log"
 	"os"
-	"runtime/debug"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/gctune"
 	"github.com/capiscio/terraform-provider-capiscio/internal/provider"
 )
 
@@ -25,7 +25,7 @@ func main() {
 	var debugMode bool
 	flag.BoolVar(&debugMode, "debug", false, "set to true to run the provider with support for debuggers like delve")
 	flag.Parse()
-	tuneGC(os.Getenv)
+	gctune.Start(os.Getenv)
 	if !debugMode {
 		silenceDiscardedLogs(os.Getenv, os.Setenv)
 	}
@@ -37,28 +37,6 @@ func main() {
 	})
 	if err != nil {
 		log.Fatal(err.Error())
-	}
-}
-
-// Garbage collector settings for a process that lives for one Terraform
-// command and allocates heavily per RPC (the framework converts every value
-// between msgpack, tftypes and reflection) while keeping a live heap of a few
-// MB. With Go's default GOGC=100 the collector ran about every millisecond of
-// an apply; at 400 an apply of 100 identities used 10-15% less provider CPU
-// (make bench-tf), for a few MB more peak RSS. The soft memory limit keeps a
-// large run from trading more memory than that. GOGC and GOMEMLIMIT, when set,
-// win as usual.
-const (
-	gcPercent   = 400
-	memoryLimit = 256 << 20
-)
-
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
 	}
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"math"
-	"runtime/debug"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,28 +35,5 @@ func TestSilenceDiscardedLogs(t *testing.T) {
 				t.Errorf("environment after silenceDiscardedLogs (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-// TestTuneGC is not parallel: it changes the process's GC settings.
-func TestTuneGC(t *testing.T) {
-	prevPercent, prevLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
-	t.Cleanup(func() { debug.SetGCPercent(prevPercent); debug.SetMemoryLimit(prevLimit) })
-
-	tuneGC(func(string) string { return "" })
-	if got := debug.SetGCPercent(100); got != gcPercent {
-		t.Errorf("GC percent = %d, want %d", got, gcPercent)
-	}
-	if got := debug.SetMemoryLimit(math.MaxInt64); got != memoryLimit {
-		t.Errorf("memory limit = %d, want %d", got, memoryLimit)
-	}
-
-	// GOGC and GOMEMLIMIT set by the user: the runtime has applied them, leave them.
-	tuneGC(func(string) string { return "50" })
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent = %d with GOGC set, want it left at 100", got)
-	}
-	if got := debug.SetMemoryLimit(math.MaxInt64); got != math.MaxInt64 {
-		t.Errorf("memory limit = %d with GOMEMLIMIT set, want it left alone", got)
 	}
 }
