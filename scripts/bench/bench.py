@@ -100,7 +100,7 @@ def cmd_report(args):
     w(f"{machine.get('date', '?')} · {machine.get('nproc', '?')} cores ({machine.get('cpu', '?')}), "
       f"{machine.get('mem', '?')} · Terraform {machine.get('terraform', '?')} · {machine.get('go', '?')} · "
       f"commit {machine.get('commit', '?')} · -parallelism={machine.get('parallelism', '?')} · "
-      f"median of {machine.get('repeats', '?')} repeat(s) · load average {machine.get('loadavg_start', '?')} "
+      f"repeats (medians): {machine.get('repeats', '?')} · load average {machine.get('loadavg_start', '?')} "
       f"(start) / {machine.get('loadavg_end', '?')} (end) · run took {machine.get('duration_s', '?')} s · "
       f"provider build: {machine.get('capiscio_build', '?').strip()}")
     w("")
