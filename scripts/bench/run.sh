@@ -11,8 +11,8 @@
 # providers' start-up time (exec to go-plugin handshake line, interleaved, median).
 #
 # Environment:
-#   BENCH_N="10 100 1000"   resource counts
-#   BENCH_REPEATS=1         repeats per (N, kind); the table shows medians
+#   BENCH_N="10:3 100:3 1000" resource counts, each optionally :REPEATS
+#   BENCH_REPEATS=1         repeats per (N, kind) where BENCH_N gives none; the table shows medians
 #   BENCH_PARALLELISM=10    terraform -parallelism
 #   BENCH_STARTUP_REPEATS=20
 #   BENCH_CGO_ENABLED=0     how make build builds the provider (0 = as released by goreleaser)
@@ -32,7 +32,7 @@ caller=$(pwd)
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 
-ns=${BENCH_N:-10 100 1000}
+ns=${BENCH_N:-10:3 100:3 1000}
 repeats=${BENCH_REPEATS:-1}
 parallelism=${BENCH_PARALLELISM:-10}
 startup_repeats=${BENCH_STARTUP_REPEATS:-20}
@@ -230,8 +230,11 @@ step() {
 
 start_epoch=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-for n in $ns; do
-  for rep in $(seq 1 "$repeats"); do
+for spec in $ns; do
+  n=${spec%%:*} reps=$repeats
+  case "$spec" in *:*) reps=${spec#*:} ;; esac
+  case "$n$reps" in *[!0-9]*) die "BENCH_N entry '$spec' is not N or N:REPEATS" ;; esac
+  for rep in $(seq 1 "$reps"); do
     for k in $kinds; do
       for st in apply plan destroy; do step "$n" "$k" "$rep" "$st"; done
     done
@@ -250,7 +253,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "capiscio_build=$(go version -m "$provider_bin" | awk '$1 == "build" && $2 ~ /^CGO_ENABLED=/ {print $2}')"
   echo "commit=$built_commit" # the commit the binaries were built from (+dirty: with uncommitted changes)
   echo "parallelism=$parallelism"
-  echo "repeats=$repeats"
+  echo "repeats=$(for spec in $ns; do case "$spec" in *:*) printf '%s ' "N=${spec%%:*}: ${spec#*:}" ;; *) printf '%s ' "N=$spec: $repeats" ;; esac; done | sed 's/ $//')"
   echo "loadavg_start=$load_start"
   echo "loadavg_end=$load_end"
   echo "duration_s=$(( $(date +%s) - start_epoch ))"
