@@ -55,15 +55,14 @@ func (r *serverIdentityResource) Configure(_ context.Context, req resource.Confi
 	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-// Create generates a key, registers it, saves the identity at once (so a later
-// failure never loses a registered record), then asks for a first badge.
+// Create generates a key, registers it and asks for a first badge. Once the
+// key is registered the identity is saved whatever the badge call did, so a
+// later failure never loses a registered record.
 func (r *serverIdentityResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan serverIdentityModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	// The plan holds every argument but the write-only one, which only the
-	// configuration carries.
-	keyConfig := plan
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("private_key_wo"), &keyConfig.PrivateKeyWO)...)
+	keyConfig, keyDiags := withWriteOnlyKey(ctx, plan, req.Config)
+	resp.Diagnostics.Append(keyDiags...)
 	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
 		return
 	}

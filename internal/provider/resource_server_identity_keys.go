@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -90,6 +91,15 @@ func resolveKey(ctx context.Context, config serverIdentityModel) (identityKey, d
 		}
 		return identityKey{pub: mat.Public, stored: &mat, secret: &mat}, diags
 	}
+}
+
+// withWriteOnlyKey returns m with private_key_wo read from the configuration.
+// A plan holds every argument but the write-only one, which only the
+// configuration carries; resolveKey and planNewKey need both. Reading that one
+// attribute costs far less than converting the whole configuration.
+func withWriteOnlyKey(ctx context.Context, m serverIdentityModel, config tfsdk.Config) (serverIdentityModel, diag.Diagnostics) {
+	diags := config.GetAttribute(ctx, path.Root("private_key_wo"), &m.PrivateKeyWO)
+	return m, diags
 }
 
 // planNewKey fills the plan of a new identity with what is known before

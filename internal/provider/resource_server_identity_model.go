@@ -236,9 +236,8 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 			plan.ID = plan.ServerID
 		}
 		plan.ReadyForRotation = types.BoolValue(false)
-		// The plan holds every argument but the write-only one.
-		keyConfig := plan
-		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("private_key_wo"), &keyConfig.PrivateKeyWO)...)
+		keyConfig, diags := withWriteOnlyKey(ctx, plan, req.Config)
+		resp.Diagnostics.Append(diags...)
 		plan.planNewKey(keyConfig)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
