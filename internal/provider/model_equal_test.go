@@ -44,38 +44,30 @@ var timeoutsAttrTypes = map[string]attr.Type{
 	"create": types.StringType, "read": types.StringType, "update": types.StringType, "delete": types.StringType,
 }
 
-func nullOf(t *testing.T, v attr.Value) attr.Value {
-	t.Helper()
-	switch v.(type) {
-	case types.String:
-		return types.StringNull()
-	case types.Int64:
-		return types.Int64Null()
-	case types.Bool:
-		return types.BoolNull()
-	case types.Map:
-		return types.MapNull(types.StringType)
-	case timeouts.Value:
-		return timeouts.Value{Object: types.ObjectNull(timeoutsAttrTypes)}
-	}
-	t.Fatalf("no null value for %T", v)
-	return nil
-}
+// nullOf and unknownOf return a null or an unknown value of v's type.
+func nullOf(t *testing.T, v attr.Value) attr.Value    { return valueOf(t, v, false) }
+func unknownOf(t *testing.T, v attr.Value) attr.Value { return valueOf(t, v, true) }
 
-func unknownOf(t *testing.T, v attr.Value) attr.Value {
+func valueOf(t *testing.T, v attr.Value, unknown bool) attr.Value {
 	t.Helper()
+	pick := func(null, unk attr.Value) attr.Value {
+		if unknown {
+			return unk
+		}
+		return null
+	}
 	switch v.(type) {
 	case types.String:
-		return types.StringUnknown()
+		return pick(types.StringNull(), types.StringUnknown())
 	case types.Int64:
-		return types.Int64Unknown()
+		return pick(types.Int64Null(), types.Int64Unknown())
 	case types.Bool:
-		return types.BoolUnknown()
+		return pick(types.BoolNull(), types.BoolUnknown())
 	case types.Map:
-		return types.MapUnknown(types.StringType)
+		return pick(types.MapNull(types.StringType), types.MapUnknown(types.StringType))
 	case timeouts.Value:
-		return timeouts.Value{Object: types.ObjectUnknown(timeoutsAttrTypes)}
+		return pick(timeouts.Value{Object: types.ObjectNull(timeoutsAttrTypes)}, timeouts.Value{Object: types.ObjectUnknown(timeoutsAttrTypes)})
 	}
-	t.Fatalf("no unknown value for %T", v)
+	t.Fatalf("no null or unknown value for %T", v)
 	return nil
 }
