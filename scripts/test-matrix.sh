@@ -37,6 +37,13 @@ read -r -a flags <<<"${GO_TEST_FLAGS:--count=1 -timeout 30m}"
 verbose=false
 for f in "${flags[@]}"; do case "$f" in -v|-v=true|-test.v|-test.v=true) verbose=true ;; esac; done
 
+for leg in $legs; do
+  case "$leg" in
+    terraform|terraform-1.16|opentofu|tofu) ;;
+    *) echo "test-matrix: unknown leg '$leg' (terraform, terraform-1.16, opentofu)" >&2; exit 2 ;;
+  esac
+done
+
 logdir=${MATRIX_LOG_DIR:-$(mktemp -d -t capiscio-matrix.XXXXXX)}
 mkdir -p "$logdir" || exit 1
 tmp=$(mktemp -d -t capiscio-matrix-cfg.XXXXXX)
@@ -92,13 +99,6 @@ failed_names() {
 }
 
 dur() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
-
-for leg in $legs; do
-  case "$leg" in
-    terraform|terraform-1.16|opentofu|tofu) ;;
-    *) echo "test-matrix: unknown leg '$leg' (terraform, terraform-1.16, opentofu)" >&2; exit 2 ;;
-  esac
-done
 
 rows=()
 failed=0
