@@ -47,7 +47,10 @@ output "private_key_pem" {
   sensitive = true
 }
 
-output "private_key_pem_env" {
-  value     = capiscio_server_identity.quickstart.private_key_pem_env
+# The environment the MCP server's runtime SDK reads: CAPISCIO_SERVER_ID,
+# CAPISCIO_SERVER_URL and CAPISCIO_SERVER_PRIVATE_KEY_PEM (the key on one line
+# with literal \n).
+output "env" {
+  value     = capiscio_server_identity.quickstart.env
   sensitive = true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
@@ -50,7 +52,6 @@ func checkRegistered(reg *registrytest.Registry, want *keys.Material) statecheck
 
 var noPrivateInState = []statecheck.StateCheck{
 	statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("private_key_pem"), knownvalue.Null()),
-	statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("private_key_pem_env"), knownvalue.Null()),
 	statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("private_key_wo"), knownvalue.Null()),
 	checkAttrs(testAddr, func(a map[string]any) error {
 		env, _ := a["env"].(map[string]any)
@@ -410,3 +411,67 @@ variable "wo_key" {
   ephemeral = true
 }
 `
+
+// TestServerIdentity_KeyTimesAreReal creates many identities in one apply:
+// every key_created_at is the real time of the apply (the first versions
+// pushed them seconds apart into the future to keep serials unique), and a
+// replacement's key_serial is larger than the key it replaces while the
+// others keep theirs.
+func TestServerIdentity_KeyTimesAreReal(t *testing.T) {
+	reg := testRegistry(t)
+	const n = 25
+	var start, end time.Time
+	serials := map[string]int64{}
+	cfg := providerBlock(reg, "max_retries = 1") + fmt.Sprintf(`
+resource "capiscio_server_identity" "test" {
+  count       = %d
+  issue_badge = false
+}
+`, n)
+	unitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories(nil),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() { start = time.Now().Add(-time.Second) },
+				Config:    cfg,
+				Check: func(s *terraform.State) error {
+					end = time.Now().Add(time.Second)
+					for addr, rs := range s.RootModule().Resources {
+						created, err := time.Parse(time.RFC3339, rs.Primary.Attributes["key_created_at"])
+						if err != nil || created.Before(start.Truncate(time.Second)) || created.After(end) {
+							return fmt.Errorf("%s: key_created_at %q is not within the apply (%s to %s)", addr, rs.Primary.Attributes["key_created_at"], start, end)
+						}
+						serial, err := strconv.ParseInt(rs.Primary.Attributes["key_serial"], 10, 64)
+						if err != nil || serial < created.UnixMilli() {
+							return fmt.Errorf("%s: key_serial %q", addr, rs.Primary.Attributes["key_serial"])
+						}
+						serials[addr] = serial
+					}
+					if len(serials) != n {
+						return fmt.Errorf("%d identities in state, want %d", len(serials), n)
+					}
+					return nil
+				},
+			},
+			{
+				Config: cfg,
+				Taint:  []string{testAddr + "[3]"},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testAddr+"[3]", plancheck.ResourceActionReplace),
+				}},
+				Check: func(s *terraform.State) error {
+					for addr, rs := range s.RootModule().Resources {
+						serial, _ := strconv.ParseInt(rs.Primary.Attributes["key_serial"], 10, 64)
+						switch {
+						case addr == testAddr+".3" && serial <= serials[addr]:
+							return fmt.Errorf("%s: replacement's key_serial %d is not larger than %d", addr, serial, serials[addr])
+						case addr != testAddr+".3" && serial != serials[addr]:
+							return fmt.Errorf("%s: key_serial changed from %d to %d without a new key", addr, serials[addr], serial)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

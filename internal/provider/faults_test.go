@@ -285,10 +285,10 @@ func faultScenarios() []faultScenario {
 				var null int
 				for _, id := range ids {
 					switch {
-					case id.badge == "" && id.badgeJTI == "":
+					case id.badgeExpiresAt == "" && id.badgeJTI == "":
 						null++
-					case id.badge == "" || id.badgeJTI == "":
-						return fmt.Errorf("%s: badge and badge_jti disagree", id.addr)
+					case id.badgeExpiresAt == "" || id.badgeJTI == "":
+						return fmt.Errorf("%s: badge_expires_at and badge_jti disagree", id.addr)
 					}
 				}
 				if null != 2 {
@@ -387,7 +387,7 @@ resource "capiscio_server_identity" "test" {
 
 // faultIdentity is one identity instance of the state.
 type faultIdentity struct {
-	addr, id, name, didKey, publicKeyPEM, privateKeyPEM, badge, badgeJTI string
+	addr, id, name, didKey, publicKeyPEM, privateKeyPEM, badgeExpiresAt, badgeJTI string
 }
 
 // faultStateIdentities returns every capiscio_server_identity instance in
@@ -405,7 +405,7 @@ func faultStateIdentities(s *terraform.State) ([]faultIdentity, error) {
 		out = append(out, faultIdentity{
 			addr: addr, id: rs.Primary.ID, name: a["name"], didKey: a["did_key"],
 			publicKeyPEM: a["public_key_pem"], privateKeyPEM: a["private_key_pem"],
-			badge: a["badge"], badgeJTI: a["badge_jti"],
+			badgeExpiresAt: a["badge_expires_at"], badgeJTI: a["badge_jti"],
 		})
 	}
 	return out, nil

@@ -1,16 +1,21 @@
 package provider
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
 // testToken builds a compact JWS from raw header and claims JSON, with a
@@ -182,30 +187,49 @@ output "minimal" {
 	})
 }
 
-// TestBadgeClaimsFunction_RealBadge decodes a badge the local registry
-// issued and checks its claims against the resource's own attributes.
+// TestBadgeClaimsFunction_RealBadge decodes a badge the local registry issued
+// for an identity the resource made, and checks its claims against the
+// resource's own attributes. The badge is fetched out of band between the two
+// steps (the resource never stores one) and handed in as a sensitive variable.
 func TestBadgeClaimsFunction_RealBadge(t *testing.T) {
 	reg := testRegistry(t)
+	var id, token string
+	base := testIdentityConfig(reg, `name = "badge-claims"`)
 	unitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},
 		ProtoV6ProviderFactories: testProviderFactories(nil),
-		Steps: []resource.TestStep{{
-			Config: testIdentityConfig(reg, `name = "badge-claims"`) + `
+		Steps: []resource.TestStep{
+			{
+				Config:            base,
+				ConfigStateChecks: []statecheck.StateCheck{capture(testAddr, "id", &id)},
+			},
+			{
+				PreConfig: func() {
+					resp, body := regDo(reg, http.MethodPost, "/v1/sdk/servers/"+id+"/badge", map[string]string{})
+					var env registry.Envelope[registry.Badge]
+					if resp.StatusCode != http.StatusCreated || jsonUnmarshal(body, &env) != nil || env.Data.Badge == "" {
+						t.Fatalf("issuing a badge out of band: HTTP %d", resp.StatusCode)
+					}
+					token = env.Data.Badge
+				},
+				ConfigVariables: config.Variables{"badge": lazyString{&token}},
+				Config: base + `
+variable "badge" {
+  type      = string
+  sensitive = true
+}
 locals {
   id     = capiscio_server_identity.test
-  claims = provider::capiscio::badge_claims(local.id.badge)
+  claims = provider::capiscio::badge_claims(var.badge)
 }
 output "sub_is_did" {
   value = nonsensitive(local.claims.sub) == local.id.did
 }
-output "jti_is_badge_jti" {
-  value = nonsensitive(local.claims.jti) == local.id.badge_jti
+output "expires_within_ttl" {
+  value = nonsensitive(local.claims.exp) - nonsensitive(local.claims.iat) == 300
 }
-output "exp_is_badge_expires_at" {
-  value = timeadd("1970-01-01T00:00:00Z", "${nonsensitive(local.claims.exp)}s") == local.id.badge_expires_at
-}
-output "trust_level" {
-  value = nonsensitive(local.claims.trust_level)
+output "trust_level_is_resource" {
+  value = nonsensitive(local.claims.trust_level) == local.id.trust_level
 }
 output "iss" {
   value = nonsensitive(local.claims.iss)
@@ -214,26 +238,32 @@ output "alg" {
   value = jsondecode(nonsensitive(local.claims.header)).alg
 }
 output "key_x_is_registered" {
-  value = jsondecode(nonsensitive(local.claims.claims)).key.x == jsondecode(local.id.public_key_jwk).x
+  value = jsondecode(nonsensitive(local.claims.claims)).key.x == jsondecode(provider::capiscio::public_key_jwk(local.id.public_key_pem)).x
 }
 output "whole" {
   value     = local.claims
   sensitive = true
 }
 `,
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownOutputValue("sub_is_did", knownvalue.Bool(true)),
-				statecheck.ExpectKnownOutputValue("jti_is_badge_jti", knownvalue.Bool(true)),
-				statecheck.ExpectKnownOutputValue("exp_is_badge_expires_at", knownvalue.Bool(true)),
-				statecheck.ExpectKnownOutputValue("trust_level", knownvalue.StringExact("1")),
-				statecheck.ExpectKnownOutputValue("iss", knownvalue.StringExact(reg.URL)),
-				statecheck.ExpectKnownOutputValue("alg", knownvalue.StringExact("EdDSA")),
-				statecheck.ExpectKnownOutputValue("key_x_is_registered", knownvalue.Bool(true)),
-				checkOutputSensitive("whole"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownOutputValue("sub_is_did", knownvalue.Bool(true)),
+					statecheck.ExpectKnownOutputValue("expires_within_ttl", knownvalue.Bool(true)),
+					statecheck.ExpectKnownOutputValue("trust_level_is_resource", knownvalue.Bool(true)),
+					statecheck.ExpectKnownOutputValue("iss", knownvalue.StringExact(reg.URL)),
+					statecheck.ExpectKnownOutputValue("alg", knownvalue.StringExact("EdDSA")),
+					statecheck.ExpectKnownOutputValue("key_x_is_registered", knownvalue.Bool(true)),
+					checkOutputSensitive("whole"),
+				},
 			},
-		}},
+		},
 	})
 }
+
+// lazyString is a test variable whose value is read when the step runs, so a
+// PreConfig can set it from something an earlier step created.
+type lazyString struct{ p *string }
+
+func (v lazyString) MarshalJSON() ([]byte, error) { return json.Marshal(*v.p) }
 
 func TestBadgeClaimsFunction_Invalid(t *testing.T) {
 	cases := []struct{ token, text string }{

@@ -140,7 +140,7 @@ func (c sensitiveOutputCheck) CheckState(_ context.Context, req statecheck.Check
 }
 
 // TestPEMEnvFunction_MatchesResource checks that pem_env of the resource's
-// private_key_pem is its private_key_pem_env.
+// private_key_pem is what env hands to CAPISCIO_SERVER_PRIVATE_KEY_PEM.
 func TestPEMEnvFunction_MatchesResource(t *testing.T) {
 	reg := testRegistry(t)
 	unitTest(t, resource.TestCase{
@@ -149,7 +149,7 @@ func TestPEMEnvFunction_MatchesResource(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config: testIdentityConfig(reg, `name = "pem-env"`) + `
 output "same" {
-  value = nonsensitive(provider::capiscio::pem_env(capiscio_server_identity.test.private_key_pem) == capiscio_server_identity.test.private_key_pem_env)
+  value = nonsensitive(provider::capiscio::pem_env(capiscio_server_identity.test.private_key_pem) == capiscio_server_identity.test.env["CAPISCIO_SERVER_PRIVATE_KEY_PEM"])
 }
 `,
 			ConfigStateChecks: []statecheck.StateCheck{

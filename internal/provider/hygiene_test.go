@@ -1,32 +1,48 @@
 package provider
 
 import (
+	"archive/zip"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
 // TestSecretHygiene_TraceLogs runs a full lifecycle (create, refresh, update,
-// replace, import, destroy) with the real provider binary under the real
+// replace, import, destroy, and an ephemeral badge handed to a provisioner
+// through a saved plan) with the real provider binary under the real
 // Terraform CLI at TF_LOG=TRACE, then searches everything Terraform and the
-// provider wrote (logs, stdout, stderr) for the API key, every base64 line of
-// every private key, the one-line env form and every badge. The API key must
-// not be in state either.
+// provider wrote (logs, stdout, stderr, the plan file) for the API key, every
+// base64 line of every private key, the one-line env form and every badge the
+// registry issued. The API key and the badges must not be in state either.
 func TestSecretHygiene_TraceLogs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the provider binary")
 	}
 	t.Parallel()
-	reg := registrytest.Start(t)
+	var tap badgeTap
+	reg := registrytest.Start(t, registrytest.WithMiddleware(tap.middleware))
 	tf := newCLIRun(t, reg)
 	tf.writeConfig(`name = "hygiene-a"`)
 	tf.run("apply", "-auto-approve")
 	tf.collectSecrets()
+	tf.writeConfigExtra(`name = "hygiene-a"`, smokeTestConfig)
+	tf.run("plan", "-out=smoke.tfplan")
+	tf.run("apply", "smoke.tfplan")
+	planFile := tf.readPlanFile("smoke.tfplan")
+	if n := tap.count(); n < 3 {
+		t.Fatalf("the registry issued %d badges; want the first badge and two ephemeral ones (plan and apply)", n)
+	}
 	plan := tf.run("plan", "-replace=capiscio_server_identity.test")
 	tf.writeConfig(`name = "hygiene-b"`)
 	tf.run("apply", "-auto-approve")
@@ -57,17 +73,92 @@ func TestSecretHygiene_TraceLogs(t *testing.T) {
 			t.Errorf("TRACE log has no %q line: the provider's own logs were not searched", want)
 		}
 	}
+	tf.secrets = append(tf.secrets, tap.secrets()...)
 	haystack := string(logs) + tf.output.String()
 	for _, s := range tf.secrets {
 		if strings.Contains(haystack, s.value) {
 			t.Errorf("%s found in logs or CLI output", s.what)
 		}
 	}
+	// A saved plan holds the prior state and the variables (the private key
+	// and the API key are there by Terraform's design: plan files are
+	// secrets), but never an ephemeral value.
+	for _, s := range tap.secrets() {
+		if strings.Contains(planFile, s.value) {
+			t.Errorf("%s found in the saved plan file", s.what)
+		}
+	}
 	state, _ := os.ReadFile(filepath.Join(tf.dir, "terraform.tfstate"))
 	state = append(state, tf.readBackup()...)
-	if strings.Contains(string(state), reg.APIKey) {
-		t.Errorf("the API key is in the state file")
+	for _, s := range append(tap.secrets(), secret{"the API key", reg.APIKey}) {
+		if strings.Contains(string(state), s.value) {
+			t.Errorf("%s is in the state file", s.what)
+		}
 	}
+}
+
+// smokeTestConfig hands a fresh ephemeral badge to a provisioner, the way a
+// smoke test calls a deployed MCP server.
+const smokeTestConfig = `
+ephemeral "capiscio_server_badge" "smoke" {
+  server_id = capiscio_server_identity.test.id
+}
+resource "terraform_data" "smoke" {
+  input = capiscio_server_identity.test.id
+  provisioner "local-exec" {
+    command     = "test -n \"$BADGE\""
+    environment = { BADGE = ephemeral.capiscio_server_badge.smoke.badge }
+  }
+}
+`
+
+// badgeTap records every badge the registry hands out, in front of the real
+// handler, so the hygiene tests know every token to look for.
+type badgeTap struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (b *badgeTap) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/badge") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var env registry.Envelope[registry.Badge]
+		if json.Unmarshal(rec.Body.Bytes(), &env) == nil && env.Data.Badge != "" {
+			b.mu.Lock()
+			b.tokens = append(b.tokens, env.Data.Badge)
+			b.mu.Unlock()
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
+func (b *badgeTap) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.tokens)
+}
+
+// secrets lists every badge and, on its own, every badge's signature.
+func (b *badgeTap) secrets() []secret {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []secret
+	for _, tok := range b.tokens {
+		out = append(out, secret{"a badge", tok})
+		if parts := strings.Split(tok, "."); len(parts) == 3 {
+			out = append(out, secret{"a badge signature", parts[2]})
+		}
+	}
+	return out
 }
 
 type secret struct{ what, value string }
@@ -101,10 +192,14 @@ func newCLIRun(t *testing.T, reg *registrytest.Registry) *cliRun {
   direct {}
 }
 `)
-	r := &cliRun{t: t, dir: dir, logPath: filepath.Join(dir, "trace.log"), apiKey: reg.APIKey}
+	r := &cliRun{t: t, dir: dir, logPath: filepath.Join(dir, "trace.log")}
 	r.env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_LOG=TRACE", "TF_LOG_PATH="+r.logPath,
-		"TF_IN_AUTOMATION=1", "TF_INPUT=0", "TF_VAR_registry_url="+reg.URL, "TF_VAR_api_key="+reg.APIKey)
-	r.secrets = append(r.secrets, secret{"the API key", reg.APIKey})
+		"TF_IN_AUTOMATION=1", "TF_INPUT=0")
+	if reg != nil { // nil: the test writes its own provider block
+		r.apiKey = reg.APIKey
+		r.env = append(r.env, "TF_VAR_registry_url="+reg.URL, "TF_VAR_api_key="+reg.APIKey)
+		r.secrets = append(r.secrets, secret{"the API key", reg.APIKey})
+	}
 	return r
 }
 
@@ -176,18 +271,40 @@ func (r *cliRun) collectSecrets() {
 	if pemText == "" {
 		r.t.Fatal("no private key in state to look for")
 	}
-	r.secrets = append(r.secrets, secret{"the one-line private key", r.stateAttr("private_key_pem_env")})
+	r.secrets = append(r.secrets, secret{"the one-line private key", keys.EnvEscape(pemText)})
 	for _, line := range strings.Split(pemText, "\n") {
 		if line != "" && !strings.HasPrefix(line, "-----") {
 			r.secrets = append(r.secrets, secret{"a base64 line of the private key", line})
 		}
 	}
-	if badge := r.stateAttr("badge"); badge != "" {
-		r.secrets = append(r.secrets, secret{"the badge", badge})
-		if parts := strings.Split(badge, "."); len(parts) == 3 {
-			r.secrets = append(r.secrets, secret{"the badge signature", parts[2]})
-		}
+}
+
+// readPlanFile returns the uncompressed contents of every entry of a saved
+// plan (a zip archive), so a search sees what Terraform wrote, not deflate.
+func (r *cliRun) readPlanFile(name string) string {
+	r.t.Helper()
+	zr, err := zip.OpenReader(filepath.Join(r.dir, name))
+	if err != nil {
+		r.t.Fatalf("opening the plan file: %v", err)
 	}
+	defer zr.Close()
+	var all strings.Builder
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	if all.Len() < 1000 {
+		r.t.Fatalf("the plan file holds only %d bytes; the search would prove nothing", all.Len())
+	}
+	return all.String()
 }
 
 // stateIDs returns the ids of every identity instance in state, in index order.

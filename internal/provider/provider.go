@@ -71,7 +71,7 @@ type providerData struct {
 	client      *registry.Client
 	registryURL string
 	clock       clock.Clock
-	serials     *serialGuard
+	serials     *keySerials
 	// reader serves refreshes, batching them into list calls in large runs.
 	reader *registry.BatchReader
 }
@@ -154,7 +154,7 @@ func (p *capiscioProvider) Configure(ctx context.Context, req provider.Configure
 		"registry_url": settings.registryURL, "api_key_set": settings.apiKey != "",
 		"request_timeout": settings.requestTimeout.String(), "max_retries": settings.maxRetries,
 	})
-	data := &providerData{client: client, registryURL: settings.registryURL, clock: p.clock, serials: &serialGuard{}, reader: registry.NewBatchReader(client)}
+	data := &providerData{client: client, registryURL: settings.registryURL, clock: p.clock, serials: &keySerials{}, reader: registry.NewBatchReader(client)}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
@@ -243,6 +243,7 @@ func (p *capiscioProvider) Resources(_ context.Context) []func() resource.Resour
 func (p *capiscioProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
 	return []func() ephemeral.EphemeralResource{
 		NewServerKeyEphemeralResource,
+		NewServerBadgeEphemeralResource,
 	}
 }
 
@@ -260,6 +261,7 @@ func (p *capiscioProvider) Functions(_ context.Context) []func() function.Functi
 		NewDIDKeyFunction,
 		NewBadgeClaimsFunction,
 		NewPEMEnvFunction,
+		NewPublicKeyJWKFunction,
 	}
 }
 

@@ -2,15 +2,15 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -19,10 +19,12 @@ import (
 )
 
 var (
-	_ resource.Resource                = (*serverIdentityResource)(nil)
-	_ resource.ResourceWithConfigure   = (*serverIdentityResource)(nil)
-	_ resource.ResourceWithImportState = (*serverIdentityResource)(nil)
-	_ resource.ResourceWithModifyPlan  = (*serverIdentityResource)(nil)
+	_ resource.Resource                 = (*serverIdentityResource)(nil)
+	_ resource.ResourceWithConfigure    = (*serverIdentityResource)(nil)
+	_ resource.ResourceWithImportState  = (*serverIdentityResource)(nil)
+	_ resource.ResourceWithModifyPlan   = (*serverIdentityResource)(nil)
+	_ resource.ResourceWithIdentity     = (*serverIdentityResource)(nil)
+	_ resource.ResourceWithUpgradeState = (*serverIdentityResource)(nil)
 )
 
 // Default operation timeouts; each covers every HTTP attempt and retry of the step.
@@ -42,12 +44,30 @@ type serverIdentityResource struct {
 	data *providerData
 }
 
+// serverIdentityIdentityModel is the resource identity: the record's id.
+type serverIdentityIdentityModel struct {
+	ServerID types.String `tfsdk:"server_id"`
+}
+
 func (r *serverIdentityResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_server_identity"
 }
 
 func (r *serverIdentityResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = serverIdentitySchema(ctx)
+}
+
+// IdentitySchema is the resource identity (Terraform and OpenTofu >= 1.12):
+// import { to = ..., identity = { server_id = "..." } }.
+func (r *serverIdentityResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"server_id": identityschema.StringAttribute{
+				Description:       "The server record's id (a UUID).",
+				RequiredForImport: true,
+			},
+		},
+	}
 }
 
 func (r *serverIdentityResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -80,7 +100,7 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	ctx = maskKeyMaterial(ctx, key.secret)
-	keyTime := r.data.serials.next(r.data.clock.Now())
+	k := r.newKey(key)
 
 	idempotencyKey := uuid.NewString()
 	server, managed, diags, regErr := r.register(ctx, plan, key.pub, idempotencyKey)
@@ -88,20 +108,20 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 	if managed && registry.IsOutcomeUnknown(regErr) {
 		// The record may exist: keep the request in state so the next apply
 		// resolves it with the same Idempotency-Key instead of leaving an orphan.
-		plan.applyKey(key.pub, key.stored, keyTime)
+		plan.applyKey(k)
 		plan.applyPending(idempotencyKey, r.data.registryURL)
 		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{Managed: true,
 			Pending: &pendingCreate{IdempotencyKey: idempotencyKey, Name: plan.Name.ValueString()}})...)
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		r.save(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 		return
 	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	r.data.reader.Forget(server.ID)
-	plan.applyKey(key.pub, key.stored, keyTime)
+	plan.applyKey(k)
 	plan.applyServer(server, r.data.registryURL)
-	plan.applyBadge(nil) // set below when a badge is asked for and issued
+	plan.applyBadge(nil) // set below when a badge is asked for, issued and verified
 	plan.refreshEnv()
 	resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{Managed: managed})...)
 	if plan.IssueBadge.ValueBool() {
@@ -109,13 +129,13 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 		// identity is saved whatever the badge call did.
 		r.issueFirstBadge(ctx, &plan, &resp.Diagnostics)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	r.save(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 	tflog.Trace(ctx, "Created server identity", map[string]any{"server_id": plan.ID.ValueString(), "did": plan.DID.ValueString(), "managed_record": managed})
 }
 
 // Read refreshes the identity from the registry. A record that is gone leaves
 // state; a record whose key changed or that was disabled is flagged so that
-// ModifyPlan plans a replacement and says why.
+// ModifyPlan can say what the plan does about it.
 func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state serverIdentityModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -129,6 +149,10 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 	}
 	defer cancel()
 	ctx = maskSecrets(ctx, r.data.client)
+	r.data.serials.observe(state.KeySerial.ValueInt64())
+	// The framework wants an identity after every read, even one that
+	// removes the resource (and Terraform before 1.12 keeps none to start from).
+	r.setIdentity(ctx, resp.Identity, state.ID.ValueString(), &resp.Diagnostics)
 
 	priv, diags := getPrivate(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
@@ -154,7 +178,7 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 	refreshed.ReadyForRotation = types.BoolValue(due)
 	// The response starts as the prior state: write only what changed (most
 	// refreshes change nothing, and each write converts the whole object).
-	if drift != priv.Drift {
+	if !drift.same(priv.Drift) {
 		priv.Drift = drift
 		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, priv)...)
 	}
@@ -196,10 +220,12 @@ func (r *serverIdentityResource) Update(ctx context.Context, req resource.Update
 		plan.applyServer(server, r.data.registryURL)
 	}
 	plan.refreshEnv()
-	if plan.IssueBadge.ValueBool() && (!plan.Domain.Equal(state.Domain) || plan.Badge.IsNull()) {
+	if plan.BadgeJTI.IsUnknown() {
+		// The plan asked for a new badge: another domain, or issue_badge
+		// turned on.
 		r.issueFirstBadge(ctx, &plan, &resp.Diagnostics)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	r.save(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 }
 
 // Delete deletes a record the provider created, unless it now holds another
@@ -260,19 +286,28 @@ func (r *serverIdentityResource) Delete(ctx context.Context, req resource.Delete
 	}
 }
 
-// ImportState brings in the public side of an existing record by its id.
+// ImportState brings in the public side of an existing record, by its id
+// (terraform import, import blocks with id) or by resource identity
+// (import blocks with identity, Terraform and OpenTofu >= 1.12).
 func (r *serverIdentityResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := validateServerID(req.ID); err != nil {
+	id := req.ID
+	if id == "" && req.Identity != nil {
+		var ident serverIdentityIdentityModel
+		resp.Diagnostics.Append(req.Identity.Get(ctx, &ident)...)
+		id = ident.ServerID.ValueString()
+	}
+	if err := validateServerID(id); err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", "Import capiscio_server_identity by server id: "+err.Error())
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server_id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server_id"), id)...)
+	r.setIdentity(ctx, resp.Identity, id, &resp.Diagnostics)
 	resp.Diagnostics.AddWarning("Imported Identity Has No Private Key",
-		fmt.Sprintf("Server record %s was imported with its public key only: private_key_pem, private_key_pem_env and badge stay null, "+
+		fmt.Sprintf("Server record %s was imported with its public key only: private_key_pem stays null, "+
 			"and destroy will leave the record in place. To have Terraform hold a key for it, set server_id = %q in the "+
 			"configuration and rotate with terraform apply -replace=<address>: a new key is generated and registered on the "+
-			"same record, and its DID stays.", req.ID, req.ID))
+			"same record, and its DID stays.", id, id))
 }
 
 // ---- steps ----
@@ -284,6 +319,12 @@ func (r *serverIdentityResource) configured(diags *diag.Diagnostics) bool {
 		return false
 	}
 	return true
+}
+
+// newKey records when a key of this apply was made and gives it its serial.
+func (r *serverIdentityResource) newKey(key identityKey) newKey {
+	now := r.data.clock.Now()
+	return newKey{pub: key.pub, stored: key.stored, created: now, serial: r.data.serials.fresh(now)}
 }
 
 // register puts the key on the record given by server_id (PUT), or creates a
@@ -330,10 +371,10 @@ func (r *serverIdentityResource) resolvePending(ctx context.Context, state serve
 	}, p.IdempotencyKey)
 }
 
-// issueFirstBadge asks for a badge; a failure is a warning, never an error,
-// because the identity exists already.
+// issueFirstBadge asks for a badge and records its facts; a failure is a
+// warning, never an error, because the identity exists already.
 func (r *serverIdentityResource) issueFirstBadge(ctx context.Context, m *serverIdentityModel, diags *diag.Diagnostics) {
-	badge, err := r.data.client.IssueBadge(ctx, m.ID.ValueString(), registry.BadgeRequest{Domain: m.Domain.ValueString()})
+	badge, err := r.data.client.IssueBadge(ctx, m.ID.ValueString(), registry.BadgeRequest{Domain: m.effectiveDomain()})
 	if err != nil {
 		m.applyBadge(nil)
 		diags.AddWarning("Badge Not Issued",
@@ -342,7 +383,24 @@ func (r *serverIdentityResource) issueFirstBadge(ctx context.Context, m *serverI
 				"null until the next change of this resource. Set issue_badge = false to stop asking.", m.ID.ValueString(), err))
 		return
 	}
+	ctx = maskBadge(ctx, badge.Badge)
+	tflog.Debug(ctx, "Issued first badge", map[string]any{"server_id": m.ID.ValueString(), "badge_jti": badge.JTI})
 	m.applyBadge(badge)
+}
+
+// save writes the model to state and its id to the resource identity.
+func (r *serverIdentityResource) save(ctx context.Context, state *tfsdk.State, identity *tfsdk.ResourceIdentity, m *serverIdentityModel, diags *diag.Diagnostics) {
+	diags.Append(state.Set(ctx, m)...)
+	r.setIdentity(ctx, identity, m.ID.ValueString(), diags)
+}
+
+// setIdentity sets the resource identity. Terraform and OpenTofu before 1.12
+// do not store it, but the framework requires it after every create and read.
+func (r *serverIdentityResource) setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, id string, diags *diag.Diagnostics) {
+	if identity == nil || id == "" {
+		return
+	}
+	diags.Append(identity.Set(ctx, serverIdentityIdentityModel{ServerID: types.StringValue(id)})...)
 }
 
 // ---- helpers ----
@@ -354,69 +412,4 @@ func withTimeout(ctx context.Context, get func(context.Context, time.Duration) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	return ctx, cancel, diags
-}
-
-// privateState is what the resource keeps in Terraform's private state.
-type privateState struct {
-	// Managed is true when this resource created the record and may delete it.
-	Managed bool `json:"managed,omitempty"`
-	// Pending holds a create whose outcome the registry never confirmed.
-	Pending *pendingCreate `json:"pending,omitempty"`
-	// Drift names why the next plan must replace the identity ("" = none).
-	Drift string `json:"drift,omitempty"`
-}
-
-// pendingCreate is the request of an unconfirmed create, resent as is to
-// resolve it (same body, same Idempotency-Key).
-type pendingCreate struct {
-	IdempotencyKey string `json:"idempotency_key"`
-	Name           string `json:"name,omitempty"`
-}
-
-const privateKeyName = "identity"
-
-// pendingIDPrefix marks the id of an identity whose create was unconfirmed.
-const pendingIDPrefix = "pending-"
-
-// recoverPending rebuilds the pending request from state when private state
-// is missing: Terraform does not pass private state for a tainted object to
-// the plan that replaces it, so Delete would otherwise see an empty one and
-// orphan a record the registry did create. The id carries the
-// Idempotency-Key and the state carries the request's name.
-func (p *privateState) recoverPending(state serverIdentityModel) {
-	key, ok := strings.CutPrefix(state.ID.ValueString(), pendingIDPrefix)
-	if p.Pending != nil || !ok || key == "" {
-		return
-	}
-	p.Managed = true
-	p.Pending = &pendingCreate{IdempotencyKey: key, Name: state.Name.ValueString()}
-}
-
-type privateGetter interface {
-	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}
-
-type privateSetter interface {
-	SetKey(context.Context, string, []byte) diag.Diagnostics
-}
-
-func getPrivate(ctx context.Context, p privateGetter) (privateState, diag.Diagnostics) {
-	var ps privateState
-	raw, diags := p.GetKey(ctx, privateKeyName)
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &ps); err != nil {
-			diags.AddError("Corrupt Private State", "The provider's private state for this identity does not decode. This is always a bug in the provider; please report it.")
-		}
-	}
-	return ps, diags
-}
-
-func setPrivate(ctx context.Context, p privateSetter, ps privateState) diag.Diagnostics {
-	raw, err := json.Marshal(ps)
-	if err != nil {
-		var diags diag.Diagnostics
-		diags.AddError("Unable to Save Private State", err.Error())
-		return diags
-	}
-	return p.SetKey(ctx, privateKeyName, raw)
 }

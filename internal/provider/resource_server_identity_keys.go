@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -13,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/duration"
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 )
 
@@ -111,7 +108,7 @@ func (m *serverIdentityModel) planNewKey(config serverIdentityModel) {
 	if mode == modeGenerate {
 		return
 	}
-	m.PrivateKeyPEM, m.PrivateKeyPEMEnv = types.StringNull(), types.StringNull()
+	m.PrivateKeyPEM = types.StringNull()
 	if mode != modeExternal {
 		return
 	}
@@ -124,8 +121,6 @@ func (m *serverIdentityModel) planNewKey(config serverIdentityModel) {
 		return
 	}
 	m.DIDKey, m.KeyID, m.PublicKeyPEM = types.StringValue(desc.DIDKey), types.StringValue(desc.KeyID), types.StringValue(desc.PEM)
-	m.PublicKeyJWK, m.PublicKeyMultibase = types.StringValue(desc.JWKJSON), types.StringValue(desc.Multibase)
-	m.PublicKeyFingerprintSHA256 = types.StringValue(desc.Fingerprint)
 }
 
 // externalKeyChanged forces a replacement when external_public_key_pem names
@@ -144,39 +139,4 @@ func externalKeyChanged(ctx context.Context, req planmodifier.StringRequest, res
 	want, err1 := keys.ParsePublicPEM(req.ConfigValue.ValueString())
 	have, err2 := keys.ParsePublicPEM(registered.ValueString())
 	resp.RequiresReplace = err1 != nil || err2 != nil || !want.Equal(have)
-}
-
-// rotationDue reports whether the key in state is older than rotate_after.
-func rotationDue(state serverIdentityModel, rotateAfter types.String, now time.Time) (due bool, age, limit time.Duration) {
-	if rotateAfter.IsNull() || rotateAfter.IsUnknown() || state.KeyCreatedAt.IsNull() || state.KeyCreatedAt.IsUnknown() {
-		return false, 0, 0
-	}
-	limit, err := duration.Parse(rotateAfter.ValueString())
-	if err != nil {
-		return false, 0, 0
-	}
-	created, err := time.Parse(time.RFC3339, state.KeyCreatedAt.ValueString())
-	if err != nil {
-		return false, 0, 0
-	}
-	age = now.Sub(created)
-	return age >= limit, age, limit
-}
-
-// planRotation turns an elapsed rotate_after into a planned replacement with a
-// reason, as hashicorp/tls does for certificate early renewal: Terraform then
-// shows "must be replaced", and replace_triggered_by on dependants fires.
-func (r *serverIdentityResource) planRotation(state serverIdentityModel, plan *serverIdentityModel, requiresReplace *path.Paths, diags *diag.Diagnostics) {
-	due, age, limit := rotationDue(state, plan.RotateAfter, r.data.clock.Now())
-	if !due {
-		plan.ReadyForRotation = types.BoolValue(false)
-		return
-	}
-	diags.AddWarning("Key Rotation Due",
-		fmt.Sprintf("The key of server identity %s was created at %s, %s ago, which is past rotate_after = %q (%s). "+
-			"This plan replaces the identity with a new key; the registry revokes the old key's badges when it is replaced.",
-			state.ID.ValueString(), state.KeyCreatedAt.ValueString(), age.Round(time.Second), plan.RotateAfter.ValueString(), limit))
-	requiresReplace.Append(path.Root("ready_for_rotation"))
-	plan.ReadyForRotation = types.BoolUnknown()
-	plan.markKeyUnknown()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
 // Limits on free-text arguments, so a typo cannot send megabytes to the registry.
@@ -27,13 +28,23 @@ const (
 	maxDomainLength = 253
 )
 
+// serverIdentitySchemaVersion is the version of the schema below. Version 0
+// (the first contract) also stored the badge token and four more encodings of
+// the key; upgradeStateV0 drops them.
+const serverIdentitySchemaVersion = 1
+
 // serverIdentitySchema is the schema of capiscio_server_identity. Attributes are
 // grouped as arguments, then exported attributes; descriptions feed the docs.
+//
+// Every exported attribute costs state bytes in every resource, and Terraform
+// rewrites the whole state after each resource it changes: what is stored is
+// what a user needs, once (one private-key form, no stale badge token).
 func serverIdentitySchema(ctx context.Context) schema.Schema {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	return schema.Schema{
+		Version: serverIdentitySchemaVersion,
 		MarkdownDescription: "One MCP server's identity: an Ed25519 key, its registration in the CapiscIO registry, " +
-			"the `did:web` DID the registry assigns, and a first trust badge.\n\n" +
+			"the `did:web` DID the registry assigns, and the facts of a first trust badge.\n\n" +
 			"The key comes from one of three places. In generate mode (the default) the provider creates it and the " +
 			"private key is stored in the Terraform state (see the security notice). With `private_key_wo` it is given " +
 			"at apply time, usually by the `capiscio_server_key` ephemeral resource, and never stored. With " +
@@ -87,8 +98,10 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 					"given at apply time, typically `ephemeral.capiscio_server_key.NAME.private_key_pem`. Its public half is " +
 					"registered; the value is used only in the apply that creates the identity and is never stored in plan " +
 					"or state. Requires `private_key_wo_version`; Terraform >= 1.11.",
+				// Not Sensitive: a write-only value never reaches plan or state, so
+				// the flag would protect nothing and only add a sensitive-path
+				// entry to every resource's state.
 				Optional:  true,
-				Sensitive: true,
 				WriteOnly: true,
 				Validators: []validator.String{
 					privateKeyPEMValidator(),
@@ -121,9 +134,11 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 			},
 			"issue_badge": schema.BoolAttribute{
-				MarkdownDescription: "Ask the registry for a first badge at create (default: `true`). The badge is short-lived; " +
-					"the runtime SDK renews it. A failed badge request does not fail the apply: the identity is kept and a " +
-					"warning is shown.",
+				MarkdownDescription: "Ask the registry for a first badge at create (default: `true`), verify it against the " +
+					"registry's published keys, and record its facts (`badge_jti`, `badge_expires_at`, `trust_level`). The token " +
+					"itself is never stored: it lives minutes, and the runtime SDK gets its own. Use the " +
+					"`capiscio_server_badge` ephemeral resource when a run needs a badge. A failed or unverifiable badge does not " +
+					"fail the apply: the identity is kept and a warning says why.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(true),
@@ -156,31 +171,11 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 				Computed:            true,
 				PlanModifiers:       keep,
 			},
-			"public_key_jwk": schema.StringAttribute{
-				MarkdownDescription: "The public key as a JWK in JSON (`kty`, `crv`, `x`, and `kid` = `key_id`).",
-				Computed:            true,
-				PlanModifiers:       keep,
-			},
-			"public_key_multibase": schema.StringAttribute{
-				MarkdownDescription: "`z` + base58btc(0xed01 + key): the `publicKeyMultibase` of the DID document.",
-				Computed:            true,
-				PlanModifiers:       keep,
-			},
-			"public_key_fingerprint_sha256": schema.StringAttribute{
-				MarkdownDescription: "SHA-256 of the SPKI DER, as `SHA256:` + base64 (OpenSSH style).",
-				Computed:            true,
-				PlanModifiers:       keep,
-			},
 			"private_key_pem": schema.StringAttribute{
-				MarkdownDescription: "The private key as an unencrypted PKCS#8 PEM (`" + keys.BlockPrivateKey + "`). Null for an " +
-					"imported identity.",
-				Computed:      true,
-				Sensitive:     true,
-				PlanModifiers: keep,
-			},
-			"private_key_pem_env": schema.StringAttribute{
-				MarkdownDescription: "The same private key on one line with literal `\\n`, exactly what " +
-					"`CAPISCIO_SERVER_PRIVATE_KEY_PEM` takes. Null for an imported identity.",
+				MarkdownDescription: "The private key as an unencrypted PKCS#8 PEM (`" + keys.BlockPrivateKey + "`), in " +
+					"generate mode only; null with `private_key_wo` or `external_public_key_pem`, and for an imported identity. " +
+					"The one-line form that `CAPISCIO_SERVER_PRIVATE_KEY_PEM` takes is `env[\"CAPISCIO_SERVER_PRIVATE_KEY_PEM\"]`, " +
+					"or `provider::capiscio::pem_env(private_key_pem)`.",
 				Computed:      true,
 				Sensitive:     true,
 				PlanModifiers: keep,
@@ -195,17 +190,11 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 				Sensitive:     true,
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
 			},
-			"badge": schema.StringAttribute{
-				MarkdownDescription: "The first badge, a compact JWS signed by the registry. Short-lived (minutes): the " +
-					"runtime SDK renews it. Null when `issue_badge` is false or the request failed.",
-				Computed:      true,
-				Sensitive:     true,
-				PlanModifiers: keep,
-			},
 			"badge_jti": schema.StringAttribute{
-				MarkdownDescription: "The `jti` of the first badge; use it to look up the badge's revocation status.",
-				Computed:            true,
-				PlanModifiers:       keep,
+				MarkdownDescription: "The `jti` of the first badge, recorded only once the badge verified; use it to look up " +
+					"the badge's revocation status. Null when `issue_badge` is false or no verified badge was issued.",
+				Computed:      true,
+				PlanModifiers: keep,
 			},
 			"badge_expires_at": schema.StringAttribute{
 				MarkdownDescription: "When the first badge expires (RFC 3339).",
@@ -218,20 +207,29 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 				PlanModifiers:       keep,
 			},
 			"key_created_at": schema.StringAttribute{
-				MarkdownDescription: "When the key was created (RFC 3339).",
-				Computed:            true,
-				PlanModifiers:       keep,
+				MarkdownDescription: "When the key was created or, for an external or imported key, registered (RFC 3339): " +
+					"the real time, which `rotate_after` counts from.",
+				Computed:      true,
+				PlanModifiers: keep,
 			},
 			"key_serial": schema.Int64Attribute{
-				MarkdownDescription: "Integer that changes with every new key and stays fixed otherwise (unix seconds of " +
-					"key creation). Use it as `secret_string_wo_version`, `secret_data_wo_version` or `data_wo_revision` " +
-					"so secret stores pick up a rotated key.",
+				MarkdownDescription: "Integer that is new with every new key of this resource, larger than the key " +
+					"before, and fixed otherwise. Use it as `secret_string_wo_version`, `secret_data_wo_version` or " +
+					"`data_wo_revision` so secret stores pick up a rotated key. It is its own number (today the microseconds " +
+					"of the key's creation, kept strictly increasing), not a time to compute with: use `key_created_at`.",
 				Computed:      true,
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
 			"ready_for_rotation": schema.BoolAttribute{
 				MarkdownDescription: "True when the key is older than `rotate_after`; the plan then replaces the identity.",
 				Computed:            true,
+			},
+			"status": schema.StringAttribute{
+				MarkdownDescription: "The record's status in the registry at the last refresh: `" + registry.StatusActive +
+					"` or `" + registry.StatusDisabled + "`. Terraform never re-enables a disabled record (an operator " +
+					"disabled it); assert it in a `check` block.",
+				Computed:      true,
+				PlanModifiers: keep,
 			},
 			"registry_url": schema.StringAttribute{
 				MarkdownDescription: "The registry the identity is registered with (from the provider configuration). " +

@@ -39,11 +39,10 @@ func TestServerIdentity_CreateConsistent(t *testing.T) {
 				PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(testAddr, plancheck.ResourceActionCreate),
 					plancheck.ExpectSensitiveValue(testAddr, tfjsonpath.New("private_key_pem")),
-					plancheck.ExpectSensitiveValue(testAddr, tfjsonpath.New("private_key_pem_env")),
 					plancheck.ExpectSensitiveValue(testAddr, tfjsonpath.New("env")),
-					plancheck.ExpectSensitiveValue(testAddr, tfjsonpath.New("badge")),
 					plancheck.ExpectKnownValue(testAddr, tfjsonpath.New("registry_url"), knownvalue.StringExact(reg.URL)),
-					plancheck.ExpectKnownValue(testAddr, tfjsonpath.New("domain"), knownvalue.StringExact(registry.DefaultDomain(reg.URL))),
+					// Unset means the default the SDK derives; state keeps it null.
+					plancheck.ExpectKnownValue(testAddr, tfjsonpath.New("domain"), knownvalue.Null()),
 					plancheck.ExpectUnknownValue(testAddr, tfjsonpath.New("did")),
 				},
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -310,7 +309,7 @@ func TestServerIdentity_Import(t *testing.T) {
 							return fmt.Errorf("imported %s = %q, want %q", k, a[k], v)
 						}
 					}
-					for _, k := range []string{"private_key_pem", "private_key_pem_env", "badge"} {
+					for _, k := range []string{"private_key_pem", "badge_jti"} {
 						if v, ok := a[k]; ok && v != "" {
 							return fmt.Errorf("imported %s is set; private attributes must stay null", k)
 						}
@@ -344,7 +343,7 @@ func TestServerIdentity_BadgeFailureKeepsIdentity(t *testing.T) {
 resource "capiscio_server_identity" "test" {}
 `,
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("badge"), knownvalue.Null()),
+				statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("badge_expires_at"), knownvalue.Null()),
 				statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("badge_jti"), knownvalue.Null()),
 				checkAttrs(testAddr, func(a map[string]any) error {
 					if _, code := registryGet(t, reg, str(a, "id")); code != http.StatusOK {

@@ -1,24 +1,28 @@
-# badge_claims does NOT verify the signature: use it to read exp/sub/jti at
-# plan time, never to trust a badge.
+# badge_claims does NOT verify the signature: use it to read exp/sub/jti,
+# never to trust a badge. The capiscio_server_badge ephemeral resource hands
+# out badges it has verified; reading one of them is the common use.
+ephemeral "capiscio_server_badge" "search" {
+  server_id = capiscio_server_identity.search.id
+  domain    = "search.mcp.example.com"
+}
+
 locals {
-  badge = provider::capiscio::badge_claims(capiscio_server_identity.search.badge)
+  badge = provider::capiscio::badge_claims(ephemeral.capiscio_server_badge.search.badge)
 }
 
-# The badge of a capiscio_server_identity is sensitive, and so is the result:
-# nonsensitive() shows a claim that is not secret.
-output "badge_subject" {
-  value = nonsensitive(local.badge.sub) # the server's did:web
-}
-
-output "badge_expires_at" {
-  value = timeadd("1970-01-01T00:00:00Z", "${nonsensitive(local.badge.exp)}s")
+# A badge is ephemeral and sensitive, and so is what is read from it: use it
+# in checks, provider blocks, provisioners and write-only arguments.
+check "badge_names_the_server" {
+  assert {
+    condition     = local.badge.sub == capiscio_server_identity.search.did
+    error_message = "The registry's badge names another subject than the server's did:web."
+  }
 }
 
 # Anything else: jsondecode() the header or the claims.
-output "badge_signing_key_id" {
-  value = jsondecode(nonsensitive(local.badge.header)).kid
-}
-
-output "badge_domain" {
-  value = jsondecode(nonsensitive(local.badge.claims)).vc.credentialSubject.domain
+check "badge_domain" {
+  assert {
+    condition     = jsondecode(local.badge.claims).vc.credentialSubject.domain == "search.mcp.example.com"
+    error_message = "The badge is not for search.mcp.example.com."
+  }
 }

@@ -21,17 +21,21 @@ resource "capiscio_server_identity" "mcp_server" {
   name = "my-server"
 }
 
-# Single quotes: docker compose takes the value literally, so the \n escapes
-# reach CAPISCIO_SERVER_PRIVATE_KEY_PEM unchanged, as the SDK expects.
+# env holds exactly what the runtime SDK reads. compose.yaml names the key
+# MCP_SERVER_KEY, so that entry is renamed. Single quotes: docker compose takes
+# the value literally, so the \n escapes reach CAPISCIO_SERVER_PRIVATE_KEY_PEM
+# unchanged, as the SDK expects.
+locals {
+  dotenv = {
+    for k, v in capiscio_server_identity.mcp_server.env :
+    (k == "CAPISCIO_SERVER_PRIVATE_KEY_PEM" ? "MCP_SERVER_KEY" : k) => v
+  }
+}
+
 resource "local_sensitive_file" "dotenv" {
   filename        = "${path.module}/.env"
   file_permission = "0600"
-  content         = <<-EOT
-    CAPISCIO_SERVER_ID=${capiscio_server_identity.mcp_server.server_id}
-    CAPISCIO_SERVER_URL=${capiscio_server_identity.mcp_server.registry_url}
-    CAPISCIO_SERVER_DOMAIN=${capiscio_server_identity.mcp_server.domain}
-    MCP_SERVER_KEY='${capiscio_server_identity.mcp_server.private_key_pem_env}'
-  EOT
+  content         = join("", [for k in sort(keys(local.dotenv)) : "${k}='${local.dotenv[k]}'\n"])
 }
 
 # For writing .env without the local provider (see the guide).
@@ -44,6 +48,6 @@ output "registry_url" {
 }
 
 output "private_key_pem_env" {
-  value     = capiscio_server_identity.mcp_server.private_key_pem_env
+  value     = capiscio_server_identity.mcp_server.env["CAPISCIO_SERVER_PRIVATE_KEY_PEM"]
   sensitive = true
 }

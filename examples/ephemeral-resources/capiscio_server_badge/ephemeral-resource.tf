@@ -1,0 +1,16 @@
+# A fresh, verified badge for a smoke test after deploying an MCP server. It
+# is never stored: each plan and each apply asks the registry for a new one.
+ephemeral "capiscio_server_badge" "search" {
+  server_id = capiscio_server_identity.search.id
+}
+
+resource "terraform_data" "smoke_test" {
+  triggers_replace = [capiscio_server_identity.search.key_serial]
+
+  provisioner "local-exec" {
+    command = "curl --fail --silent -H \"X-Capiscio-Badge: $BADGE\" https://search.mcp.example.com/health"
+    environment = {
+      BADGE = ephemeral.capiscio_server_badge.search.badge
+    }
+  }
+}
