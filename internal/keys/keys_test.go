@@ -410,6 +410,15 @@ func BenchmarkDescribePrivate(b *testing.B) {
 	}
 }
 
+func BenchmarkDescribePublic(b *testing.B) {
+	pub := rfcPublicKey()
+	for b.Loop() {
+		if _, err := keys.DescribePublic(pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkParsePrivatePEM(b *testing.B) {
 	for name, s := range map[string]string{"plain": rfcPrivatePEM, "env": rfcPrivateEnv} {
 		b.Run(name, func(b *testing.B) {
@@ -433,6 +442,14 @@ func BenchmarkParsePublicPEM(b *testing.B) {
 func BenchmarkParseDIDKey(b *testing.B) {
 	for b.Loop() {
 		if _, err := keys.ParseDIDKey(rfcDIDKey); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseMultibase(b *testing.B) {
+	for b.Loop() {
+		if _, err := keys.ParseMultibase(rfcMultibase); err != nil {
 			b.Fatal(err)
 		}
 	}
