@@ -51,7 +51,10 @@ var lMinusOne = func() *edwards25519.Scalar {
 // is canonically encoded and lies in the subgroup of order L: [L]A = identity
 // and, since s is never a multiple of L, A is not the identity. Anything else
 // is refused. The checks are in order of cost; each fault is reported by the
-// first check that finds it.
+// first check that finds it. Every non-canonical encoding that decodes (there
+// are 26) happens to be a small- or mixed-order point, so the order checks
+// would refuse it too; the canonical check still comes first because it is
+// cheap and names the actual fault.
 func checkPoint(pub []byte) pointFault {
 	p, err := new(edwards25519.Point).SetBytes(pub)
 	switch {
