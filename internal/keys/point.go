@@ -47,14 +47,15 @@ var lMinusOne = func() *edwards25519.Scalar {
 
 // checkPoint tells whether the 32 bytes of pub are a public key a real
 // Ed25519 implementation can have made, and if not, why. A real key is
-// A = [s]B for a secret scalar s and the base point B of prime order L, so it
-// is canonically encoded and lies in the subgroup of order L: [L]A = identity
-// and, since s is never a multiple of L, A is not the identity. Anything else
-// is refused. The checks are in order of cost; each fault is reported by the
-// first check that finds it. Every non-canonical encoding that decodes (there
-// are 26) happens to be a small- or mixed-order point, so the order checks
-// would refuse it too; the canonical check still comes first because it is
-// cheap and names the actual fault.
+// A = [s]B for a secret scalar s and the base point B of prime order L, written
+// in the canonical encoding. So it lies in the subgroup of order L:
+// [L]A = identity and, since a clamped s is never a multiple of L, A is not
+// the identity. Anything else is refused. The one costly check, the
+// multiplication by L, comes last; each fault is reported by the first check
+// that finds it. Every non-canonical encoding that decodes (there are 26)
+// happens to be a small- or mixed-order point, so the order checks would
+// refuse it too; the canonical check still comes first because it is cheap
+// and names the actual fault.
 func checkPoint(pub []byte) pointFault {
 	p, err := new(edwards25519.Point).SetBytes(pub)
 	switch {
