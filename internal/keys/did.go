@@ -59,8 +59,9 @@ func Multibase(pub ed25519.PublicKey) string {
 }
 
 // ParseMultibase decodes an Ed25519 multibase value ("z6Mk..."). The errors
-// match ErrEmpty, ErrMultibasePrefix, ErrBase58, ErrNotEd25519, ErrKeyLength or
-// ErrCorruptKey. On success Multibase(key) == s.
+// match ErrEmpty, ErrMultibasePrefix, ErrBase58, ErrNotEd25519, ErrKeyLength,
+// ErrCorruptKey (not a curve point) or ErrWeakKey (a point no real key can be).
+// On success Multibase(key) == s.
 func ParseMultibase(s string) (ed25519.PublicKey, error) {
 	if s == "" {
 		return nil, fail(ErrEmpty, "the multibase value is empty; give an Ed25519 public key as z6Mk...")
@@ -75,8 +76,8 @@ func ParseMultibase(s string) (ed25519.PublicKey, error) {
 // did.Parse (PROTOCOL.md B5.1): exactly three colon-separated parts, a "z"
 // multibase, the 0xed01 multicodec and 32 key bytes. The errors match ErrEmpty,
 // ErrNotDIDKey, ErrDIDKeySyntax, ErrMultibasePrefix, ErrBase58, ErrNotEd25519,
-// ErrKeyLength or ErrCorruptKey, and quote at most the DID method, never the
-// key. On success DIDKey(key) == did.
+// ErrKeyLength, ErrCorruptKey or ErrWeakKey, and quote at most the DID method,
+// never the key. On success DIDKey(key) == did.
 func ParseDIDKey(did string) (ed25519.PublicKey, error) {
 	if did == "" {
 		return nil, fail(ErrEmpty, "the DID is empty; give a did:key (did:key:z6Mk...)")
@@ -142,8 +143,12 @@ func parseMultibase(s, what, prefix string) (ed25519.PublicKey, error) {
 		return nil, fail(ErrKeyLength, "%s holds %d key bytes; an Ed25519 public key has %d (was it cut or extended?)", what, n, ed25519.PublicKeySize)
 	}
 	pub := ed25519.PublicKey(raw[len(multicodecEd25519):])
-	if !isCurvePoint(pub) {
+	switch f := checkPoint(pub); f {
+	case pointOK:
+	case pointNotOnCurve:
 		return nil, fail(ErrCorruptKey, "%s holds 32 bytes that are not an Ed25519 public key (not a point on the curve); the key is corrupt, copy it again", what)
+	default:
+		return nil, weakKeyError(f, what)
 	}
 	return pub, nil
 }

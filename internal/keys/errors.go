@@ -44,6 +44,11 @@ var (
 	// forbidden parameters, a public key that is not a curve point, a private
 	// key whose halves disagree).
 	ErrCorruptKey = errors.New("the key data is corrupt")
+	// ErrWeakKey: a public key that decodes to a curve point no Ed25519
+	// implementation can generate: a small-order point (the identity, the
+	// all-zero key, ...), under which anyone can forge signatures; a
+	// mixed-order point; or a non-canonical encoding.
+	ErrWeakKey = errors.New("the key is a weak Ed25519 public key (small-order, mixed-order or non-canonical point); generate a real key")
 	// ErrKeyLength: a key of the wrong size.
 	ErrKeyLength = errors.New("the key has the wrong length")
 	// ErrNotDIDKey: not a DID, or a DID of another method.

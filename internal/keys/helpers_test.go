@@ -70,6 +70,7 @@ var sentinels = map[string]error{
 	"ErrPEMHeaders":      keys.ErrPEMHeaders,
 	"ErrNotEd25519":      keys.ErrNotEd25519,
 	"ErrCorruptKey":      keys.ErrCorruptKey,
+	"ErrWeakKey":         keys.ErrWeakKey,
 	"ErrKeyLength":       keys.ErrKeyLength,
 	"ErrNotDIDKey":       keys.ErrNotDIDKey,
 	"ErrDIDKeySyntax":    keys.ErrDIDKeySyntax,

@@ -143,14 +143,19 @@ type Public struct {
 }
 
 // DescribePublic computes every public encoding of pub. It refuses a key that
-// is not 32 bytes (ErrKeyLength) or not a point on the curve (ErrCorruptKey).
-// Key is a copy of pub.
+// is not 32 bytes (ErrKeyLength), not a point on the curve (ErrCorruptKey), or
+// a point no real key can be (ErrWeakKey: small or mixed order, or not
+// canonically encoded). Key is a copy of pub.
 func DescribePublic(pub ed25519.PublicKey) (Public, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return Public{}, fail(ErrKeyLength, "the Ed25519 public key has %d bytes; it must have %d", len(pub), ed25519.PublicKeySize)
 	}
-	if !isCurvePoint(pub) {
+	switch f := checkPoint(pub); f {
+	case pointOK:
+	case pointNotOnCurve:
 		return Public{}, fail(ErrCorruptKey, "the 32 bytes are not an Ed25519 public key (not a point on the curve)")
+	default:
+		return Public{}, weakKeyError(f, "the public key")
 	}
 	pub = bytes.Clone(pub)
 	pemText, err := EncodePublicPEM(pub)
@@ -215,16 +220,4 @@ func DescribePrivate(priv ed25519.PrivateKey) (Material, error) {
 		return Material{}, err
 	}
 	return Material{Public: public, Private: canonical, PrivatePEM: privPEM, PrivatePEMEnv: EnvEscape(privPEM)}, nil
-}
-
-// isCurvePoint reports whether the 32-byte pub decodes to a point on the
-// Ed25519 curve. The standard library has no direct call for that, but
-// ed25519.VerifyWithOptions decodes the key before it looks at the signature
-// and reports a key that is not a point as "ed25519: bad public key"; with an
-// empty signature it fails either way, on the key or on the signature length.
-// Should the wording ever change, every 32-byte key counts as a point again
-// (fail open, as x509 and OpenSSL accept such keys), and TestIsCurvePoint fails.
-func isCurvePoint(pub ed25519.PublicKey) bool {
-	err := ed25519.VerifyWithOptions(pub, nil, nil, &ed25519.Options{})
-	return err == nil || !strings.Contains(err.Error(), "bad public key")
 }

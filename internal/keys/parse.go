@@ -68,7 +68,9 @@ func ParsePrivatePEM(s string) (ed25519.PrivateKey, error) {
 
 // ParsePublicPEM parses an SPKI "PUBLIC KEY" PEM holding an Ed25519 key, in the
 // same forms as ParsePrivatePEM. A private key is refused: it does not belong
-// where a public key is expected.
+// where a public key is expected. So is a key that is not a curve point
+// (ErrCorruptKey) or a point no real key can be (ErrWeakKey: small or mixed
+// order, or not canonically encoded).
 func ParsePublicPEM(s string) (ed25519.PublicKey, error) {
 	block, err := decodeSingleBlock(s, wantPublic)
 	if err != nil {
@@ -401,8 +403,12 @@ func parseSPKI(der []byte) (ed25519.PublicKey, error) {
 		return nil, fail(ErrKeyLength, "the Ed25519 SPKI public key has %d bits; it must have %d: the key is damaged; export it again", k.PublicKey.BitLength, 8*ed25519.PublicKeySize)
 	}
 	pub := ed25519.PublicKey(k.PublicKey.Bytes)
-	if !isCurvePoint(pub) {
+	switch f := checkPoint(pub); f {
+	case pointOK:
+	case pointNotOnCurve:
 		return nil, fail(ErrCorruptKey, "the SPKI public key's 32 bytes are not an Ed25519 public key (not a point on the curve): the key is damaged; export it again")
+	default:
+		return nil, weakKeyError(f, "the SPKI public key")
 	}
 	return pub, nil
 }

@@ -226,7 +226,7 @@ func verifyBadge(reg *registrytest.Registry, badge, did, jti, expiresAt string, 
 	if err := json.Unmarshal(body, &set); err != nil || len(set.Keys) == 0 {
 		return fmt.Errorf("JWKS does not decode: %v", err)
 	}
-	sig, err := jose.ParseSigned(badge, []jose.SignatureAlgorithm{jose.EdDSA})
+	sig, err := jose.ParseSignedCompact(badge, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		return fmt.Errorf("badge is not a compact EdDSA JWS: %w", err)
 	}

@@ -31,7 +31,7 @@ func verifyBadge(t testing.TB, reg *registrytest.Registry, token string) verifie
 	if err := json.Unmarshal(mustGet(t, reg, registry.PathJWKS), &set); err != nil {
 		t.Fatalf("decoding the JWKS with go-jose: %v", err)
 	}
-	sig, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA})
+	sig, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		t.Fatalf("go-jose cannot parse the badge: %v", err)
 	}
