@@ -296,7 +296,8 @@ func (s *store) orgServer(org, id string) (serverRecord, error) {
 
 // listServers returns up to limit servers of org created after the one with
 // sequence number after, in creation order, and the sequence number to resume
-// from (0 when there are no more).
+// from (0 when there are no more). after must be below the largest uint64
+// (decodeSeqCursor refuses it), or after+1 would wrap to the first page.
 func (s *store) listServers(org string, after uint64, limit int) ([]serverRecord, uint64, error) {
 	var out []serverRecord
 	var next uint64
