@@ -149,6 +149,58 @@ func TestServe_InProcess(t *testing.T) {
 	}
 }
 
+// inProcess is `capiscio-registry serve` running in this process.
+type inProcess struct {
+	url            string
+	stdout, stderr *syncBuffer
+	stop           func() int // cancels serve and returns its exit code
+}
+
+// serveInProcess runs serve on a free port with extra flags and waits until
+// it is ready. The test's cleanup stops it if the test has not.
+func serveInProcess(t *testing.T, data string, extra ...string) *inProcess {
+	t.Helper()
+	ready := filepath.Join(t.TempDir(), "ready")
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &inProcess{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	done := make(chan struct{})
+	code := -1
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--ready-file", ready}, extra...)
+	go func() {
+		defer close(done)
+		code = run(ctx, args, p.stdout, p.stderr)
+	}()
+	p.stop = func() int { cancel(); <-done; return code }
+	t.Cleanup(func() { p.stop() })
+	p.url = waitForFile(t, ready, done)
+	return p
+}
+
+func TestServe_StatsAccess(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		flags      []string
+		wantStatus int
+	}{
+		"default: needs an API key":      {wantStatus: http.StatusUnauthorized},
+		"--public-stats: no key needed":  {flags: []string{"--public-stats"}, wantStatus: http.StatusOK},
+		"--public-stats=false: explicit": {flags: []string{"--public-stats=false"}, wantStatus: http.StatusUnauthorized},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := serveInProcess(t, t.TempDir(), tc.flags...)
+			if r := httpDo(t, http.MethodGet, p.url+"/debug/stats", "", nil); r.status != tc.wantStatus {
+				t.Errorf("GET /debug/stats without a key: %d %s, want %d", r.status, r.body, tc.wantStatus)
+			}
+			key := strings.TrimSpace(strings.SplitN(p.stdout.String(), "dev API key: ", 2)[1])
+			if r := httpDo(t, http.MethodGet, p.url+"/debug/stats", key, nil); r.status != http.StatusOK {
+				t.Errorf("GET /debug/stats with the dev key: %d %s, want 200", r.status, r.body)
+			}
+		})
+	}
+}
+
 func TestKeysCreate(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()

@@ -30,6 +30,7 @@ type serveFlags struct {
 	listen, data, publicURL, issuer, devAPIKey, readyFile string
 	badgeTTL                                              time.Duration
 	rateLimit                                             int
+	publicStats                                           bool
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -44,6 +45,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.devAPIKey, "dev-api-key", "", "fix the value of the development API key (org \"dev\"); default $"+envDevAPIKey+", else a random key minted on first start")
 	fs.IntVar(&f.rateLimit, "rate-limit", 0, "requests per minute per API key; 0 turns limiting off")
 	fs.StringVar(&f.readyFile, "ready-file", "", "write the URL to this file once the registry accepts connections")
+	fs.BoolVar(&f.publicStats, "public-stats", false, "serve "+registryserver.PathStats+" (request counts per route) without an API key; by default it needs the API key of any organisation")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, err
@@ -92,7 +94,7 @@ func runServer(ctx context.Context, f serveFlags, stdout, stderr io.Writer) erro
 	}
 	srv, err := registryserver.New(registryserver.Config{
 		DataDir: f.data, PublicURL: f.publicURL, Issuer: f.issuer, BadgeTTL: f.badgeTTL,
-		DevAPIKey: f.devAPIKey, RateLimitPerMinute: f.rateLimit, Logger: logger,
+		DevAPIKey: f.devAPIKey, RateLimitPerMinute: f.rateLimit, PublicStats: f.publicStats, Logger: logger,
 	})
 	if err != nil {
 		ln.Close()
@@ -117,7 +119,7 @@ func serveUntilDone(ctx context.Context, srv *registryserver.Server, ln net.List
 	go func() { served <- httpSrv.Serve(ln) }()
 
 	logger.Info("registry started", "listen", ln.Addr().String(), "public_url", f.publicURL,
-		"issuer", srv.Issuer(), "data", f.data, "badge_ttl", f.badgeTTL, "rate_limit", f.rateLimit)
+		"issuer", srv.Issuer(), "data", f.data, "badge_ttl", f.badgeTTL, "rate_limit", f.rateLimit, "public_stats", f.publicStats)
 	if err := announce(srv, f, stdout); err != nil {
 		_ = httpSrv.Close()
 		return err

@@ -57,6 +57,9 @@ type Config struct {
 	DevAPIKey string
 	// RateLimitPerMinute limits requests per API key; 0 turns it off.
 	RateLimitPerMinute int
+	// PublicStats serves PathStats without an API key. By default it needs
+	// the API key of any organisation.
+	PublicStats bool
 	// Logger receives one line per request; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -66,18 +69,19 @@ type Config struct {
 // Server is the local registry. Create it with New, serve Handler, and Close
 // it when done.
 type Server struct {
-	store     *store
-	ca        *ca
-	log       *slog.Logger
-	now       func() time.Time
-	issuer    string
-	didPrefix string // "did:web:<host>[:<path>]:servers:"
-	ttl       time.Duration
-	limiter   *rateLimiter // nil when rate limiting is off
-	devKey    string
-	orgs      sync.Map // API key hash -> org, a cache of the api_keys bucket
-	stats     *stats
-	handler   http.Handler
+	store       *store
+	ca          *ca
+	log         *slog.Logger
+	now         func() time.Time
+	issuer      string
+	didPrefix   string // "did:web:<host>[:<path>]:servers:"
+	ttl         time.Duration
+	limiter     *rateLimiter // nil when rate limiting is off
+	devKey      string
+	publicStats bool
+	orgs        sync.Map // API key hash -> org, a cache of the api_keys bucket
+	stats       *stats
+	handler     http.Handler
 }
 
 // New opens (or creates) the registry in cfg.DataDir: the store, the CA key
@@ -127,11 +131,12 @@ func newServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("registryserver: the rate limit must be 0 (off) or positive, got %d", cfg.RateLimitPerMinute)
 	}
 	s := &Server{
-		log:       cfg.Logger,
-		now:       cfg.Now,
-		issuer:    issuer,
-		didPrefix: didWebPrefix(public),
-		ttl:       ttl,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		issuer:      issuer,
+		didPrefix:   didWebPrefix(public),
+		ttl:         ttl,
+		publicStats: cfg.PublicStats,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
