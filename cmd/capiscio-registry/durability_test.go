@@ -68,7 +68,7 @@ func TestDurability_KillNine(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
 	data := t.TempDir()
-	const devKey = "sk_test_durability-0123456789"
+	const devKey = "sk_test_durability-0123456789abcdef"
 	first := startProcess(t, bin, data, "--dev-api-key", devKey)
 	jwks := getJWKS(t, first.url)
 

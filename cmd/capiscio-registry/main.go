@@ -31,8 +31,12 @@ Usage:
   capiscio-registry keys create --org NAME --data DIR
   capiscio-registry help
 
-serve prints "capiscio-registry listening on <URL>" and, when the development
-key was just created or given, "dev API key: <KEY>". It stops cleanly on
+serve prints "capiscio-registry listening on <URL>" and, on the first start of
+a data directory without --dev-api-key, "dev API key: <KEY>" with the key it
+minted (shown once; a key you supply is never printed). --dev-api-key (or
+$CAPISCIO_REGISTRY_DEV_API_KEY) needs at least 22 characters of A-Z a-z 0-9 - _
+after an optional sk_test_ or sk_live_ prefix: sk_test_$(openssl rand -hex 32).
+/debug/stats needs an API key unless --public-stats. It stops cleanly on
 SIGINT or SIGTERM. Run "capiscio-registry serve -h" for every flag.
 
 keys create adds an API key for another organisation and prints it. Run it

@@ -127,6 +127,11 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.DevAPIKey != "" {
+		if err := ValidDevAPIKey(cfg.DevAPIKey); err != nil {
+			return nil, fmt.Errorf("registryserver: %w", err)
+		}
+	}
 	if cfg.RateLimitPerMinute < 0 {
 		return nil, fmt.Errorf("registryserver: the rate limit must be 0 (off) or positive, got %d", cfg.RateLimitPerMinute)
 	}
@@ -213,9 +218,6 @@ func (s *Server) openCA(dir string) error {
 // restarts), or mints one on the first start of the data directory.
 func (s *Server) ensureDevKey(fixed string) error {
 	if fixed != "" {
-		if err := validAPIKeyValue(fixed); err != nil {
-			return err
-		}
 		if err := s.store.addAPIKey(hashAPIKey(fixed), devOrg, s.now().UTC()); err != nil {
 			return fmt.Errorf("storing the development API key: %w", err)
 		}
@@ -306,16 +308,43 @@ func hashAPIKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-var (
-	orgPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	apiKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{16,256}$`)
-)
+var orgPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func validOrg(org string) bool { return orgPattern.MatchString(org) }
 
-func validAPIKeyValue(key string) error {
-	if !apiKeyPattern.MatchString(key) {
-		return errors.New("registryserver: the development API key must be 16-256 printable ASCII characters without spaces (for example sk_test_ followed by random text)")
+// A development API key given by the user must carry at least 128 bits if it
+// is random. The rule is on its characters, as entropy cannot be measured:
+// after an optional sk_test_ or sk_live_ prefix, 22 to 248 characters of
+// A-Z a-z 0-9 - _ (22 random ones of these 64 carry 132 bits).
+const (
+	minDevKeyChars = 22
+	maxDevKeyChars = 248
+)
+
+var devKeyPrefixes = []string{"sk_test_", "sk_live_"}
+
+// ValidDevAPIKey checks a user-supplied development API key against the rule
+// above. Its error never quotes the key.
+func ValidDevAPIKey(key string) error {
+	body := key
+	for _, prefix := range devKeyPrefixes {
+		if strings.HasPrefix(key, prefix) {
+			body = key[len(prefix):]
+			break
+		}
 	}
-	return nil
+	var problem string
+	switch {
+	case len(body) < minDevKeyChars:
+		problem = fmt.Sprintf("has %d characters after its prefix, fewer than %d", len(body), minDevKeyChars)
+	case len(body) > maxDevKeyChars:
+		problem = fmt.Sprintf("has %d characters after its prefix, more than %d", len(body), maxDevKeyChars)
+	case strings.Trim(body, base64URLAlphabet) != "":
+		problem = "has characters other than A-Z, a-z, 0-9, '-' and '_'"
+	default:
+		return nil
+	}
+	return fmt.Errorf("the development API key %s: use at least %d random characters of A-Z, a-z, 0-9, '-' and '_' (128 bits) after an optional sk_test_ or sk_live_ prefix; make one with: echo \"sk_test_$(openssl rand -hex 32)\"", problem, minDevKeyChars)
 }
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -95,7 +95,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$work/tmp" "$work/rss"
 
-api_key="sk_test_bench_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+api_key="sk_test_bench_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$registry_bin" serve --listen 127.0.0.1:0 --data "$work/registry" --dev-api-key "$api_key" \
   --ready-file "$work/registry.url" >"$work/registry.log" 2>&1 &
 registry_pid=$!
