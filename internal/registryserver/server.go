@@ -8,9 +8,7 @@ package registryserver
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -218,7 +216,7 @@ func (s *Server) openCA(dir string) error {
 // restarts), or mints one on the first start of the data directory.
 func (s *Server) ensureDevKey(fixed string) error {
 	if fixed != "" {
-		if err := s.store.addAPIKey(hashAPIKey(fixed), devOrg, s.now().UTC()); err != nil {
+		if err := s.store.addAPIKey(s.store.hashAPIKey(fixed), devOrg, s.now().UTC()); err != nil {
 			return fmt.Errorf("storing the development API key: %w", err)
 		}
 		s.devKey = fixed
@@ -228,7 +226,7 @@ func (s *Server) ensureDevKey(fixed string) error {
 	if err != nil {
 		return err
 	}
-	created, err := s.store.createDevKeyOnce(hashAPIKey(key), s.now().UTC())
+	created, err := s.store.createDevKeyOnce(s.store.hashAPIKey(key), s.now().UTC())
 	if err != nil {
 		return fmt.Errorf("storing the development API key: %w", err)
 	}
@@ -255,8 +253,9 @@ func (s *Server) Issuer() string { return s.issuer }
 // DID returns the did:web this registry assigns to the server with this id.
 func (s *Server) DID(id string) string { return s.didPrefix + id }
 
-// CreateAPIKey mints a new API key for org and returns it. Only its SHA-256
-// hash is stored; the key cannot be shown again.
+// CreateAPIKey mints a new API key for org and returns it. Only its hash,
+// keyed with a secret of the store (HMAC-SHA256), is stored; the key cannot be
+// shown again.
 func (s *Server) CreateAPIKey(org string) (string, error) {
 	return createAPIKey(s.store, org, s.now().UTC())
 }
@@ -287,7 +286,7 @@ func createAPIKey(st *store, org string, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := st.addAPIKey(hashAPIKey(key), org, now); err != nil {
+	if err := st.addAPIKey(st.hashAPIKey(key), org, now); err != nil {
 		return "", fmt.Errorf("storing the API key: %w", err)
 	}
 	return key, nil
@@ -300,12 +299,6 @@ func newAPIKey() (string, error) {
 		return "", fmt.Errorf("generating an API key: %w", err)
 	}
 	return apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw[:]), nil
-}
-
-// hashAPIKey is the stored form of a key: hex SHA-256.
-func hashAPIKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
 }
 
 var orgPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

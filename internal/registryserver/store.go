@@ -13,8 +13,11 @@ package registryserver
 //
 // Layout (all values JSON unless noted):
 //
-//	meta            schema_version -> uint64 BE; dev_key_created -> "1"
-//	api_keys        hex(SHA-256(key)) -> apiKeyRecord
+//	meta            schema_version -> uint64 BE; dev_key_created -> "1";
+//	                api_key_secret -> 32 random bytes (raw), the HMAC key of api_key_hmacs
+//	api_key_hmacs   hex(HMAC-SHA256(api_key_secret, key)) -> apiKeyRecord
+//	api_keys        hex(SHA-256(key)) -> apiKeyRecord   written by schema 1 only; each entry
+//	                moves to api_key_hmacs on its first successful use
 //	servers         id -> serverRecord
 //	org_servers     org 0x00 seq(uint64 BE) -> id     creation order per org, for listing
 //	badges          jti -> badgeRecord
@@ -25,7 +28,10 @@ package registryserver
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,8 +63,9 @@ const batchDelay = 2 * time.Millisecond
 // store is the bbolt-backed persistence of the registry. All methods are safe
 // for concurrent use.
 type store struct {
-	db      *bolt.DB
-	writers atomic.Int32 // write transactions in flight or waiting
+	db        *bolt.DB
+	writers   atomic.Int32 // write transactions in flight or waiting
+	keySecret []byte       // HMAC key of stored API key hashes (meta api_key_secret)
 }
 
 // serverRecord is a stored server. PublicKey holds the raw 32 key bytes;
@@ -131,7 +138,12 @@ func openStore(path string) (*store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &store{db: db}, nil
+	secret, err := readAPIKeySecret(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &store{db: db, keySecret: secret}, nil
 }
 
 func (s *store) close() error { return s.db.Close() }
@@ -150,47 +162,113 @@ func (s *store) update(fn func(*bolt.Tx) error) error {
 
 // ---- API keys ----
 
-// addAPIKey stores hash for org. Adding the same hash for the same org again is
-// a no-op; for another org it fails with errAPIKeyOtherOrg.
-func (s *store) addAPIKey(hash, org string, now time.Time) error {
-	return s.update(func(tx *bolt.Tx) error { return putAPIKey(tx, hash, org, now) })
+// apiKeyHashes are the two stored forms of one API key.
+type apiKeyHashes struct {
+	keyed  string // hex HMAC-SHA256 under the store's secret: what is stored
+	legacy string // hex SHA-256: what schema 1 stored, in api_keys
 }
 
-func putAPIKey(tx *bolt.Tx, hash, org string, now time.Time) error {
-	b := tx.Bucket(bucketAPIKeys)
+// hashAPIKey returns the stored forms of key. Keying the hash with a secret
+// of this store makes its hashes useless elsewhere: the same key has
+// unrelated hashes in two stores, and no table precomputed for plain SHA-256
+// applies.
+func (s *store) hashAPIKey(key string) apiKeyHashes {
+	mac := hmac.New(sha256.New, s.keySecret)
+	mac.Write([]byte(key))
+	legacy := sha256.Sum256([]byte(key))
+	return apiKeyHashes{keyed: hex.EncodeToString(mac.Sum(nil)), legacy: hex.EncodeToString(legacy[:])}
+}
+
+// addAPIKey stores the key with hashes h for org. Adding the same key for the
+// same org again is a no-op; for another org it fails with errAPIKeyOtherOrg.
+func (s *store) addAPIKey(h apiKeyHashes, org string, now time.Time) error {
+	return s.update(func(tx *bolt.Tx) error { return putAPIKey(tx, h, org, now) })
+}
+
+// putAPIKey stores the keyed hash of a key, replacing its schema 1 entry if
+// there is one (and keeping that entry's creation time).
+func putAPIKey(tx *bolt.Tx, h apiKeyHashes, org string, now time.Time) error {
+	legacy, found, err := takeLegacyAPIKey(tx, h)
+	if err != nil {
+		return err
+	}
+	if found {
+		if legacy.Org != org {
+			return errAPIKeyOtherOrg
+		}
+		now = legacy.CreatedAt
+	}
+	b := tx.Bucket(bucketAPIKeyHMACs)
 	var existing apiKeyRecord
-	found, err := getJSON(b, []byte(hash), &existing)
+	found, err = getJSON(b, []byte(h.keyed), &existing)
 	if err != nil || found {
 		if err == nil && existing.Org != org {
 			err = errAPIKeyOtherOrg
 		}
 		return err
 	}
-	return putJSON(b, []byte(hash), apiKeyRecord{Org: org, CreatedAt: now})
+	return putJSON(b, []byte(h.keyed), apiKeyRecord{Org: org, CreatedAt: now})
 }
 
-// apiKeyOrg returns the organisation of the key with this hash.
-func (s *store) apiKeyOrg(hash string) (string, bool, error) {
+// takeLegacyAPIKey removes the schema 1 (plain SHA-256) entry of a key and
+// returns it, if there is one.
+func takeLegacyAPIKey(tx *bolt.Tx, h apiKeyHashes) (apiKeyRecord, bool, error) {
+	b := tx.Bucket(bucketAPIKeys)
+	var rec apiKeyRecord
+	found, err := getJSON(b, []byte(h.legacy), &rec)
+	if err != nil || !found {
+		return rec, found, err
+	}
+	return rec, true, b.Delete([]byte(h.legacy))
+}
+
+// apiKeyOrg returns the organisation of the key with hashes h. A key stored
+// by schema 1 is moved to its keyed form on its first successful use; an
+// unknown key costs two reads and no write.
+func (s *store) apiKeyOrg(h apiKeyHashes) (string, bool, error) {
+	rec, found, err := s.readAPIKey(bucketAPIKeyHMACs, h.keyed)
+	if err != nil || found {
+		return rec.Org, found, err
+	}
+	if _, found, err = s.readAPIKey(bucketAPIKeys, h.legacy); err != nil || !found {
+		return "", false, err
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		legacy, found, err := takeLegacyAPIKey(tx, h)
+		if err != nil || !found {
+			return err // not found: a concurrent request moved it first
+		}
+		return putJSON(tx.Bucket(bucketAPIKeyHMACs), []byte(h.keyed), legacy)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("moving an API key to its keyed hash: %w", err)
+	}
+	rec, found, err = s.readAPIKey(bucketAPIKeyHMACs, h.keyed)
+	return rec.Org, found, err
+}
+
+func (s *store) readAPIKey(bucket []byte, hash string) (apiKeyRecord, bool, error) {
 	var rec apiKeyRecord
 	var found bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		found, err = getJSON(tx.Bucket(bucketAPIKeys), []byte(hash), &rec)
+		found, err = getJSON(tx.Bucket(bucket), []byte(hash), &rec)
 		return err
 	})
-	return rec.Org, found, err
+	return rec, found, err
 }
 
-// createDevKeyOnce stores hash for org "dev" unless a development key was
-// created before in this database. It reports whether it stored the key.
-func (s *store) createDevKeyOnce(hash string, now time.Time) (bool, error) {
+// createDevKeyOnce stores the key with hashes h for org "dev" unless a
+// development key was created before in this database. It reports whether it
+// stored the key.
+func (s *store) createDevKeyOnce(h apiKeyHashes, now time.Time) (bool, error) {
 	created := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta.Get(keyDevKeyCreated) != nil {
 			return nil
 		}
-		if err := putAPIKey(tx, hash, devOrg, now); err != nil {
+		if err := putAPIKey(tx, h, devOrg, now); err != nil {
 			return err
 		}
 		created = true
