@@ -93,9 +93,9 @@ func readAPIKeySecret(db *bolt.DB) ([]byte, error) {
 	return secret, err
 }
 
-// migrate runs every migration newer than the database's schema_version. It
-// refuses a database written by a newer binary.
-func migrate(db *bolt.DB) error {
+// runMigrations runs every migration newer than the database's
+// schema_version. It refuses a database written by a newer binary.
+func runMigrations(db *bolt.DB) error {
 	current, err := readSchemaVersion(db)
 	if err != nil {
 		return err

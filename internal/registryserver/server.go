@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -84,6 +83,8 @@ type Server struct {
 
 // New opens (or creates) the registry in cfg.DataDir: the store, the CA key
 // and, on first start or when cfg.DevAPIKey is set, the development API key.
+// It refuses a data directory whose store or CA key is lost, damaged or
+// exposed (see openDataDir), without changing a byte of it.
 func New(cfg Config) (*Server, error) {
 	s, err := newServer(cfg)
 	if err != nil {
@@ -92,10 +93,16 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
-	if s.store, err = openStore(filepath.Join(cfg.DataDir, dbFile)); err != nil {
+	// Every check comes before the first write (the migration), so a
+	// refused data directory is left as it was.
+	if s.store, err = openDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	if err := s.openCA(cfg.DataDir); err != nil {
+		_ = s.store.close()
+		return nil, err
+	}
+	if err := s.store.migrate(); err != nil {
 		_ = s.store.close()
 		return nil, err
 	}
@@ -204,7 +211,7 @@ func didWebPrefix(public *url.URL) string {
 }
 
 func (s *Server) openCA(dir string) error {
-	c, err := loadOrCreateCA(dir, s.now())
+	c, err := loadOrCreateCA(dir, s.now(), s.store.badgeCount)
 	if err != nil {
 		return err
 	}
@@ -267,8 +274,12 @@ func AddAPIKey(dataDir, org string) (string, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating the data directory: %w", err)
 	}
-	st, err := openStore(filepath.Join(dataDir, dbFile))
+	st, err := openDataDir(dataDir)
 	if err != nil {
+		return "", err
+	}
+	if err := st.migrate(); err != nil {
+		_ = st.close()
 		return "", err
 	}
 	key, err := createAPIKey(st, org, time.Now().UTC())

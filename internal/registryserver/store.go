@@ -35,6 +35,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -117,33 +119,161 @@ type idempotencyRecord struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// openStore opens (creating if needed) the database at path and migrates it.
-// It fails after one second if another process holds the database.
-func openStore(path string) (*store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+// errStoreLocked is lockFile's error when another process holds the store.
+var errStoreLocked = errors.New("the store is locked by another process")
+
+// storeAdvice ends every message about a lost or damaged store.
+const storeAdvice = "restore it from a backup, or start with a new, empty data directory (--data)"
+
+// openStore opens the database at path, checked but not migrated: call
+// migrate before using it, and nothing has been written until then (a new
+// file excepted). create allows a new store, when path did not exist; an
+// existing file must be a bbolt store that passes verifyStoreFile and bbolt's
+// consistency check, and an empty one is refused. It fails after one second
+// if another process holds the database.
+func openStore(path string, create bool) (*store, error) {
+	f, err := openLocked(path, create)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openBolt(path, f)
+	if err != nil {
+		return nil, err
+	}
+	db.MaxBatchDelay = batchDelay
+	return &store{db: db}, nil
+}
+
+// openLocked opens path, takes the lock bbolt would take, and checks the
+// file under it, so that a running registry's writes are never mistaken for
+// damage.
+func openLocked(path string, create bool) (*os.File, error) {
+	flag := os.O_RDWR
+	if create {
+		flag |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the registry database %s: %w", path, err)
+	}
+	if err := lockFile(f, time.Second); err != nil {
+		_ = f.Close()
+		if errors.Is(err, errStoreLocked) {
+			return nil, lockedStoreError(path)
+		}
+		return nil, fmt.Errorf("locking the registry database %s: %w", path, err)
+	}
+	info, err := f.Stat()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("reading the registry database %s: %w", path, err)
+	case info.Size() == 0 && create:
+		return f, nil // a new store: bbolt writes its first pages
+	case info.Size() == 0:
+		err = fmt.Errorf("%s is empty (0 bytes): the store was lost or truncated; %s", path, storeAdvice)
+	default:
+		if err = verifyStoreFile(f, info.Size()); err != nil {
+			err = corruptStoreError(path, err)
+		}
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// openBolt opens the checked, locked file f with bbolt and runs bbolt's
+// consistency check. verifyStoreFile leaves bbolt nothing to fault on; as a
+// net under it, a panic or memory fault (SIGBUS, SIGSEGV) on this goroutine
+// becomes an error instead of a crash.
+func openBolt(path string, f *os.File) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				_ = db.Close()
+			}
+			_ = f.Close()
+			db, err = nil, corruptStoreError(path, fmt.Errorf("bbolt failed reading it (%s)", clip(fmt.Sprint(p), 200)))
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         time.Second,
 		NoSync:          false,
 		NoFreelistSync:  true, // the freelist is rebuilt on open; commits stay durable
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: 64 << 20,
+		OpenFile:        func(string, int, os.FileMode) (*os.File, error) { return f, nil },
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("the registry database %s is locked by another process (is capiscio-registry already running on this data directory?)", path)
+		return nil, lockedStoreError(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the registry database %s: %w", path, err)
 	}
-	db.MaxBatchDelay = batchDelay
-	if err := migrate(db); err != nil {
+	if err := checkConsistency(db); err != nil {
 		_ = db.Close()
-		return nil, err
+		return nil, corruptStoreError(path, err)
 	}
-	secret, err := readAPIKeySecret(db)
+	return db, nil
+}
+
+// checkConsistency runs bbolt's own check (page accounting, key order,
+// freelist) in a read transaction. Nothing else uses db yet.
+func checkConsistency(db *bolt.DB) error {
+	return db.View(func(tx *bolt.Tx) error {
+		var first error
+		problems := 0
+		for err := range tx.Check() {
+			if first == nil {
+				first = err
+			}
+			problems++
+		}
+		if problems > 1 {
+			return fmt.Errorf("%s (and %d more problems)", clip(first.Error(), 200), problems-1)
+		}
+		if first != nil {
+			return errors.New(clip(first.Error(), 200))
+		}
+		return nil
+	})
+}
+
+func lockedStoreError(path string) error {
+	return fmt.Errorf("the registry database %s is locked by another process (is capiscio-registry already running on this data directory?)", path)
+}
+
+func corruptStoreError(path string, err error) error {
+	return fmt.Errorf("%s is corrupt: %v; %s", path, err, storeAdvice)
+}
+
+// migrate brings the schema up to date and loads the API key secret. It is
+// the first write to an existing store.
+func (s *store) migrate() error {
+	if err := runMigrations(s.db); err != nil {
+		return err
+	}
+	secret, err := readAPIKeySecret(s.db)
 	if err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
-	return &store{db: db, keySecret: secret}, nil
+	s.keySecret = secret
+	return nil
+}
+
+// badgeCount returns how many badges the store records (none before it is
+// migrated for the first time).
+func (s *store) badgeCount() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketBadges); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
 }
 
 func (s *store) close() error { return s.db.Close() }
