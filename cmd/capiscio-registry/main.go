@@ -4,6 +4,7 @@
 //
 //	capiscio-registry serve --listen 127.0.0.1:8080 --data DIR [flags]
 //	capiscio-registry keys create --org NAME --data DIR
+//	capiscio-registry ca init --data DIR
 package main
 
 import (
@@ -29,6 +30,7 @@ Usage:
                           [--issuer URL] [--badge-ttl 5m] [--dev-api-key KEY]
                           [--rate-limit N] [--ready-file PATH] [--public-stats]
   capiscio-registry keys create --org NAME --data DIR
+  capiscio-registry ca init --data DIR
   capiscio-registry help
 
 serve prints "capiscio-registry listening on <URL>" and, on the first start of
@@ -39,8 +41,20 @@ after an optional sk_test_ or sk_live_ prefix: sk_test_$(openssl rand -hex 32).
 /debug/stats needs an API key unless --public-stats. It stops cleanly on
 SIGINT or SIGTERM. Run "capiscio-registry serve -h" for every flag.
 
+serve refuses, with one line naming the file and what to do, a data directory
+whose registry.db is missing (while ca.jwk exists), empty, truncated or
+corrupt, whose ca.jwk is readable or writable by group or others (chmod 600
+it), or whose ca.jwk is missing while registry.db records badges. It changes
+nothing in a directory it refuses.
+
 keys create adds an API key for another organisation and prints it. Run it
 while the registry is stopped (the database is locked while it runs).
+
+ca init mints a new badge CA key (ca.jwk) in a data directory that has none,
+for a store whose CA key was lost and cannot be restored. WARNING: every badge
+signed by the earlier key stops verifying. serve mints the first key itself
+while the store has no badges; ca init never replaces an existing ca.jwk.
+Run it while the registry is stopped.
 `
 
 func main() {
@@ -64,6 +78,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return keysCreate(args[2:], stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "capiscio-registry: unknown keys subcommand; use \"keys create --org NAME --data DIR\"\n")
+		return exitUsage
+	case "ca":
+		if len(args) > 1 && args[1] == "init" {
+			return caInit(args[2:], stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "capiscio-registry: unknown ca subcommand; use \"ca init --data DIR\"\n")
 		return exitUsage
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)

@@ -42,6 +42,11 @@ func TestRun_CommandLine(t *testing.T) {
 		"keys alone":          {args: []string{"keys"}, wantCode: exitUsage, wantStderr: "keys create"},
 		"keys create no org":  {args: []string{"keys", "create", "--data", "x"}, wantCode: exitUsage, wantStderr: "--org NAME"},
 		"keys create bad org": {args: []string{"keys", "create", "--data", "@tmp", "--org", "a b"}, wantCode: exitError, wantStderr: "organisation name"},
+		"ca alone":            {args: []string{"ca"}, wantCode: exitUsage, wantStderr: "ca init --data DIR"},
+		"ca init no data":     {args: []string{"ca", "init"}, wantCode: exitUsage, wantStderr: "--data DIR is required"},
+		"ca init extra arg":   {args: []string{"ca", "init", "--data", "@tmp", "now"}, wantCode: exitUsage, wantStderr: `unexpected argument "now"`},
+		"ca init help":        {args: []string{"ca", "init", "-h"}, wantCode: exitOK, wantStderr: "every badge signed by the earlier key stops verifying"},
+		"help names ca init":  {args: []string{"help"}, wantCode: exitOK, wantStdout: "ca init --data DIR"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
