@@ -166,14 +166,14 @@ func (w *pageWalker) readPage(id uint64) (page []byte, flags uint16, count int, 
 	if id < 2 || id >= w.hwm {
 		return nil, 0, 0, fmt.Errorf("a reference to page %d points outside pages 2-%d", id, w.hwm-1)
 	}
-	header := make([]byte, boltPageHeaderSize)
-	if _, err := w.f.ReadAt(header, int64(id*w.pageSize)); err != nil {
+	page = make([]byte, w.pageSize)
+	if _, err := w.f.ReadAt(page, int64(id*w.pageSize)); err != nil {
 		return nil, 0, 0, fmt.Errorf("page %d cannot be read: %v", id, err)
 	}
-	if got := ne.Uint64(header); got != id {
+	if got := ne.Uint64(page); got != id {
 		return nil, 0, 0, fmt.Errorf("page %d names itself page %d", id, got)
 	}
-	span := uint64(ne.Uint32(header[12:])) + 1
+	span := uint64(ne.Uint32(page[12:])) + 1
 	if span > w.hwm-id {
 		return nil, 0, 0, fmt.Errorf("page %d claims %d overflow pages, past the end of the store", id, span-1)
 	}
@@ -183,11 +183,13 @@ func (w *pageWalker) readPage(id uint64) (page []byte, flags uint16, count int, 
 		}
 		w.seen[p/64] |= 1 << (p % 64)
 	}
-	page = make([]byte, span*w.pageSize)
-	if _, err := w.f.ReadAt(page, int64(id*w.pageSize)); err != nil {
-		return nil, 0, 0, fmt.Errorf("page %d cannot be read: %v", id, err)
+	if span > 1 {
+		page = append(page, make([]byte, (span-1)*w.pageSize)...)
+		if _, err := w.f.ReadAt(page[w.pageSize:], int64((id+1)*w.pageSize)); err != nil {
+			return nil, 0, 0, fmt.Errorf("page %d cannot be read: %v", id, err)
+		}
 	}
-	return page, ne.Uint16(header[8:]), int(ne.Uint16(header[10:])), nil
+	return page, ne.Uint16(page[8:]), int(ne.Uint16(page[10:])), nil
 }
 
 // walkTree checks the B+tree rooted at page id, whose keys must lie in
