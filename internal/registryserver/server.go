@@ -49,8 +49,9 @@ type Config struct {
 	// BadgeTTL is the lifetime of issued badges; 0 means DefaultBadgeTTL.
 	// Other values must lie within MinBadgeTTL..MaxBadgeTTL.
 	BadgeTTL time.Duration
-	// DevAPIKey fixes the value of the development key (org "dev"). Empty
-	// means: mint a random one on the first start of this data directory.
+	// DevAPIKey fixes the value of the development key (org "dev"); it must
+	// pass ValidDevAPIKey. Empty means: mint a random one on the first start
+	// of this data directory.
 	DevAPIKey string
 	// RateLimitPerMinute limits requests per API key; 0 turns it off.
 	RateLimitPerMinute int
@@ -76,7 +77,7 @@ type Server struct {
 	limiter     *rateLimiter // nil when rate limiting is off
 	devKey      string
 	publicStats bool
-	orgs        sync.Map // API key hash -> org, a cache of the api_keys bucket
+	orgs        sync.Map // keyed API key hash -> org, a cache of the api_key_hmacs bucket
 	stats       *stats
 	handler     http.Handler
 }

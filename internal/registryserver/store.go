@@ -301,7 +301,10 @@ type apiKeyHashes struct {
 // hashAPIKey returns the stored forms of key. Keying the hash with a secret
 // of this store makes its hashes useless elsewhere: the same key has
 // unrelated hashes in two stores, and no table precomputed for plain SHA-256
-// applies.
+// applies. The secret lives in registry.db itself (one file to back up, none
+// to lose), so a full copy of the store can still test guesses; what stops
+// that is the keys' own strength (256 random bits when minted, at least
+// about 128 when supplied, see ValidDevAPIKey).
 func (s *store) hashAPIKey(key string) apiKeyHashes {
 	mac := hmac.New(sha256.New, s.keySecret)
 	mac.Write([]byte(key))
