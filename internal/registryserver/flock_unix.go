@@ -10,10 +10,10 @@ import (
 )
 
 // lockFile takes the exclusive flock(2) that bbolt takes on its file, retrying
-// until timeout; bbolt's own lock on the same open file then succeeds at once.
-// It returns errStoreLocked when another process holds it.
-func lockFile(f *os.File, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+// for storeLockTimeout; bbolt's own lock on the same open file then succeeds
+// at once. It returns errStoreLocked when another process holds it.
+func lockFile(f *os.File) error {
+	deadline := time.Now().Add(storeLockTimeout)
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EWOULDBLOCK) {

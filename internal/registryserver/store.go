@@ -119,6 +119,9 @@ type idempotencyRecord struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// storeLockTimeout is how long opening waits for another process's lock.
+const storeLockTimeout = time.Second
+
 // errStoreLocked is lockFile's error when another process holds the store.
 var errStoreLocked = errors.New("the store is locked by another process")
 
@@ -156,7 +159,7 @@ func openLocked(path string, create bool) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the registry database %s: %w", path, err)
 	}
-	if err := lockFile(f, time.Second); err != nil {
+	if err := lockFile(f); err != nil {
 		_ = f.Close()
 		if errors.Is(err, errStoreLocked) {
 			return nil, lockedStoreError(path)
@@ -199,7 +202,7 @@ func openBolt(path string, f *os.File) (db *bolt.DB, err error) {
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         time.Second,
+		Timeout:         storeLockTimeout,
 		NoSync:          false,
 		NoFreelistSync:  true, // the freelist is rebuilt on open; commits stay durable
 		FreelistType:    bolt.FreelistMapType,

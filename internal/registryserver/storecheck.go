@@ -184,10 +184,12 @@ func (w *pageWalker) readPage(id uint64) (page []byte, flags uint16, count int, 
 		w.seen[p/64] |= 1 << (p % 64)
 	}
 	if span > 1 {
-		page = append(page, make([]byte, (span-1)*w.pageSize)...)
-		if _, err := w.f.ReadAt(page[w.pageSize:], int64((id+1)*w.pageSize)); err != nil {
+		whole := make([]byte, span*w.pageSize)
+		copy(whole, page)
+		if _, err := w.f.ReadAt(whole[w.pageSize:], int64((id+1)*w.pageSize)); err != nil {
 			return nil, 0, 0, fmt.Errorf("page %d cannot be read: %v", id, err)
 		}
+		page = whole
 	}
 	return page, ne.Uint16(page[8:]), int(ne.Uint16(page[10:])), nil
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // smallStore writes a bbolt file at dir/registry.db with a bucket "big" of n
-// records (a branch root from about 200 on). persistFreelist stores the
+// records (a branch root from about 200 on) and one value of five pages. persistFreelist stores the
 // freelist in a page, as bbolt does without NoFreelistSync. It returns the
 // page size and the root page of "big".
 func smallStore(t *testing.T, dir string, n int, persistFreelist bool) (pageSize int, bigRoot uint64) {
@@ -33,7 +33,8 @@ func smallStore(t *testing.T, dir string, n int, persistFreelist bool) (pageSize
 				return err
 			}
 		}
-		return nil
+		// One value spanning several pages, so the store has overflow pages.
+		return b.Put([]byte("large"), []byte(strings.Repeat("L", 5*os.Getpagesize())))
 	})
 	if err != nil {
 		t.Fatal(err)
