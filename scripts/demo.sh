@@ -22,7 +22,7 @@ trap cleanup EXIT
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "Starting the local CapiscIO registry (data in $work/registry)"
-api_key="sk_test_demo_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+api_key="sk_test_demo_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 bin/capiscio-registry serve --listen 127.0.0.1:0 --data "$work/registry" \
   --dev-api-key "$api_key" --ready-file "$work/registry.url" >"$work/registry.log" 2>&1 &
 registry_pid=$!

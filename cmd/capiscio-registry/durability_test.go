@@ -68,7 +68,7 @@ func TestDurability_KillNine(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
 	data := t.TempDir()
-	const devKey = "sk_test_durability-0123456789"
+	const devKey = "sk_test_durability-0123456789abcdef"
 	first := startProcess(t, bin, data, "--dev-api-key", devKey)
 	jwks := getJWKS(t, first.url)
 
@@ -172,22 +172,24 @@ func TestProcess_FirstStartPrintsDevKeyOnce(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
 
+	// stdout is read once the process has exited: only then has all of it
+	// been copied out of the pipe (the ready file can appear sooner).
 	first := startProcess(t, bin, data)
+	stopGracefully(t, first)
 	out := first.stdout.String()
 	if !strings.HasPrefix(out, "capiscio-registry listening on "+first.url+"\n") || !strings.Contains(out, "dev API key: sk_test_") {
 		t.Fatalf("first start stdout = %q", out)
 	}
 	key := strings.TrimSpace(strings.SplitN(out, "dev API key: ", 2)[1])
-	stopGracefully(t, first)
 
 	second := startProcess(t, bin, data)
-	if out := second.stdout.String(); strings.Contains(out, "dev API key") {
-		t.Errorf("second start printed a dev key: %q", out)
-	}
 	if r := httpDo(t, http.MethodGet, second.url+registry.PathServers, key, nil); r.status != http.StatusOK {
 		t.Errorf("the first start's dev key is not accepted after restart: %d %s", r.status, r.body)
 	}
 	stopGracefully(t, second)
+	if out := second.stdout.String(); strings.Contains(out, "dev API key") {
+		t.Errorf("second start printed a dev key: %q", out)
+	}
 	info, err := os.Stat(filepath.Join(data, "ca.jwk"))
 	if err != nil {
 		t.Fatal(err)

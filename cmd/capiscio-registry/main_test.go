@@ -38,9 +38,15 @@ func TestRun_CommandLine(t *testing.T) {
 		"serve bad listen":    {args: []string{"serve", "--data", "@tmp", "--listen", "nowhere:http:x"}, wantCode: exitError, wantStderr: "listening on"},
 		"serve bad issuer":    {args: []string{"serve", "--data", "@tmp", "--listen", "127.0.0.1:0", "--issuer", "https://h/p"}, wantCode: exitError, wantStderr: "origin"},
 		"serve help":          {args: []string{"serve", "-h"}, wantCode: exitOK, wantStderr: "-ready-file"},
+		"serve weak dev key":  {args: []string{"serve", "--data", "@tmp", "--dev-api-key", "sk_test_0123456789abcdefghij"}, wantCode: exitUsage, wantStderr: "--dev-api-key: the development API key has 20 characters after its prefix, fewer than 22"},
 		"keys alone":          {args: []string{"keys"}, wantCode: exitUsage, wantStderr: "keys create"},
 		"keys create no org":  {args: []string{"keys", "create", "--data", "x"}, wantCode: exitUsage, wantStderr: "--org NAME"},
 		"keys create bad org": {args: []string{"keys", "create", "--data", "@tmp", "--org", "a b"}, wantCode: exitError, wantStderr: "organisation name"},
+		"ca alone":            {args: []string{"ca"}, wantCode: exitUsage, wantStderr: "ca init --data DIR"},
+		"ca init no data":     {args: []string{"ca", "init"}, wantCode: exitUsage, wantStderr: "--data DIR is required"},
+		"ca init extra arg":   {args: []string{"ca", "init", "--data", "@tmp", "now"}, wantCode: exitUsage, wantStderr: `unexpected argument "now"`},
+		"ca init help":        {args: []string{"ca", "init", "-h"}, wantCode: exitOK, wantStderr: "every badge signed by the earlier key stops verifying"},
+		"help names ca init":  {args: []string{"help"}, wantCode: exitOK, wantStdout: "ca init --data DIR"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -110,7 +116,7 @@ func TestServe_InProcess(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready")
-	const devKey = "sk_test_in-process-0123456789"
+	const devKey = "sk_test_in-process-0123456789abcdef"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
@@ -122,8 +128,8 @@ func TestServe_InProcess(t *testing.T) {
 	}()
 	url := waitForFile(t, ready, done)
 
-	if want := "capiscio-registry listening on " + url + "\n" + "dev API key: " + devKey + "\n"; stdout.String() != want {
-		t.Errorf("stdout = %q, want %q", stdout.String(), want)
+	if want := "capiscio-registry listening on " + url + "\n"; stdout.String() != want {
+		t.Errorf("stdout = %q, want %q (a supplied dev key is never printed)", stdout.String(), want)
 	}
 	resp := httpDo(t, http.MethodGet, url+registry.PathServers, devKey, nil)
 	if resp.status != http.StatusOK {
@@ -146,6 +152,125 @@ func TestServe_InProcess(t *testing.T) {
 	}
 	if strings.Contains(log, devKey) {
 		t.Errorf("the log contains the API key")
+	}
+}
+
+// inProcess is `capiscio-registry serve` running in this process.
+type inProcess struct {
+	url            string
+	stdout, stderr *syncBuffer
+	stop           func() int // cancels serve and returns its exit code
+}
+
+// serveInProcess runs serve on a free port with extra flags and waits until
+// it is ready. The test's cleanup stops it if the test has not.
+func serveInProcess(t *testing.T, data string, extra ...string) *inProcess {
+	t.Helper()
+	ready := filepath.Join(t.TempDir(), "ready")
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &inProcess{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	done := make(chan struct{})
+	code := -1
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--ready-file", ready}, extra...)
+	go func() {
+		defer close(done)
+		code = run(ctx, args, p.stdout, p.stderr)
+	}()
+	p.stop = func() int { cancel(); <-done; return code }
+	t.Cleanup(func() { p.stop() })
+	p.url = waitForFile(t, ready, done)
+	return p
+}
+
+func TestServe_StatsAccess(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		flags      []string
+		wantStatus int
+	}{
+		"default: needs an API key":      {wantStatus: http.StatusUnauthorized},
+		"--public-stats: no key needed":  {flags: []string{"--public-stats"}, wantStatus: http.StatusOK},
+		"--public-stats=false: explicit": {flags: []string{"--public-stats=false"}, wantStatus: http.StatusUnauthorized},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := serveInProcess(t, t.TempDir(), tc.flags...)
+			if r := httpDo(t, http.MethodGet, p.url+"/debug/stats", "", nil); r.status != tc.wantStatus {
+				t.Errorf("GET /debug/stats without a key: %d %s, want %d", r.status, r.body, tc.wantStatus)
+			}
+			key := strings.TrimSpace(strings.SplitN(p.stdout.String(), "dev API key: ", 2)[1])
+			if r := httpDo(t, http.MethodGet, p.url+"/debug/stats", key, nil); r.status != http.StatusOK {
+				t.Errorf("GET /debug/stats with the dev key: %d %s, want 200", r.status, r.body)
+			}
+		})
+	}
+}
+
+// TestServe_SuppliedDevKeyNeverPrinted checks that a development key given
+// by flag or environment never appears in the output, also when it is
+// refused, while a minted key is printed once. Not parallel: it sets the
+// environment.
+func TestServe_SuppliedDevKeyNeverPrinted(t *testing.T) {
+	const strong = "sk_test_supplied-never-printed-0123456789"
+	const weak = "sk_test_weak-key-123"
+	cases := map[string]struct {
+		flag, env  string
+		wantCode   int    // of a start and stop; exitUsage: refused at once
+		wantKey    string // the key that must work
+		wantStdout string // a line stdout must contain
+	}{
+		"flag":               {flag: strong, wantCode: exitOK, wantKey: strong},
+		"environment":        {env: strong, wantCode: exitOK, wantKey: strong},
+		"flag over env":      {flag: strong, env: "sk_test_the-environment-key-is-ignored", wantCode: exitOK, wantKey: strong},
+		"weak flag":          {flag: weak, wantCode: exitUsage},
+		"weak environment":   {env: weak, wantCode: exitUsage},
+		"weak flag over env": {flag: weak, env: strong, wantCode: exitUsage},
+		"minted":             {wantCode: exitOK, wantStdout: "dev API key: sk_test_"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(envDevAPIKey, tc.env)
+			data := t.TempDir()
+			var args []string
+			if tc.flag != "" {
+				args = []string{"--dev-api-key", tc.flag}
+			}
+			var stdout, stderr string
+			if tc.wantCode == exitUsage {
+				var out, errOut bytes.Buffer
+				code := run(context.Background(), append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data}, args...), &out, &errOut)
+				if code != exitUsage {
+					t.Errorf("exit code %d, want %d", code, exitUsage)
+				}
+				if !strings.Contains(errOut.String(), "openssl rand") || strings.Count(errOut.String(), "\n") != 1 {
+					t.Errorf("stderr = %q, want one line saying how to make a key", errOut.String())
+				}
+				stdout, stderr = out.String(), errOut.String()
+			} else {
+				p := serveInProcess(t, data, args...)
+				if tc.wantKey != "" {
+					if r := httpDo(t, http.MethodGet, p.url+registry.PathServers, tc.wantKey, nil); r.status != http.StatusOK {
+						t.Errorf("the supplied key is not accepted: %d %s", r.status, r.body)
+					}
+				}
+				if code := p.stop(); code != tc.wantCode {
+					t.Errorf("exit code %d, want %d", code, tc.wantCode)
+				}
+				stdout, stderr = p.stdout.String(), p.stderr.String()
+			}
+			for _, secret := range []string{tc.flag, tc.env} {
+				if secret != "" && (strings.Contains(stdout, secret) || strings.Contains(stderr, secret)) {
+					t.Errorf("the supplied key %q was printed:\nstdout: %s\nstderr: %s", secret, stdout, stderr)
+				}
+			}
+			if got := strings.Count(stdout, "dev API key"); got != strings.Count(tc.wantStdout, "dev API key") {
+				t.Errorf("stdout has %d dev API key lines, want %d: %q", got, strings.Count(tc.wantStdout, "dev API key"), stdout)
+			}
+			if !strings.Contains(stdout, tc.wantStdout) {
+				t.Errorf("stdout %q lacks %q", stdout, tc.wantStdout)
+			}
+		})
 	}
 }
 

@@ -30,6 +30,7 @@ type serveFlags struct {
 	listen, data, publicURL, issuer, devAPIKey, readyFile string
 	badgeTTL                                              time.Duration
 	rateLimit                                             int
+	publicStats                                           bool
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -41,9 +42,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients use (default http://<listen address>); its host makes up the did:web of servers")
 	fs.StringVar(&f.issuer, "issuer", "", "badge issuer (iss), an origin (default: the origin of the public URL)")
 	fs.DurationVar(&f.badgeTTL, "badge-ttl", registryserver.DefaultBadgeTTL, "badge lifetime, 1m to 1h")
-	fs.StringVar(&f.devAPIKey, "dev-api-key", "", "fix the value of the development API key (org \"dev\"); default $"+envDevAPIKey+", else a random key minted on first start")
+	fs.StringVar(&f.devAPIKey, "dev-api-key", "", "fix the value of the development API key (org \"dev\"): at least 22 characters of A-Z a-z 0-9 - _ after an optional sk_test_ or sk_live_ prefix, e.g. sk_test_$(openssl rand -hex 32); never printed. Default $"+envDevAPIKey+", else a random key minted and printed on first start")
 	fs.IntVar(&f.rateLimit, "rate-limit", 0, "requests per minute per API key; 0 turns limiting off")
 	fs.StringVar(&f.readyFile, "ready-file", "", "write the URL to this file once the registry accepts connections")
+	fs.BoolVar(&f.publicStats, "public-stats", false, "serve "+registryserver.PathStats+" (request counts per route) without an API key; by default it needs the API key of any organisation")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, err
@@ -56,8 +58,14 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	if f.data == "" {
 		return f, errors.New("--data DIR is required")
 	}
+	source := "--dev-api-key"
 	if f.devAPIKey == "" {
-		f.devAPIKey = os.Getenv(envDevAPIKey)
+		f.devAPIKey, source = os.Getenv(envDevAPIKey), "$"+envDevAPIKey
+	}
+	if f.devAPIKey != "" {
+		if err := registryserver.ValidDevAPIKey(f.devAPIKey); err != nil {
+			return f, fmt.Errorf("%s: %w", source, err)
+		}
 	}
 	return f, nil
 }
@@ -92,7 +100,7 @@ func runServer(ctx context.Context, f serveFlags, stdout, stderr io.Writer) erro
 	}
 	srv, err := registryserver.New(registryserver.Config{
 		DataDir: f.data, PublicURL: f.publicURL, Issuer: f.issuer, BadgeTTL: f.badgeTTL,
-		DevAPIKey: f.devAPIKey, RateLimitPerMinute: f.rateLimit, Logger: logger,
+		DevAPIKey: f.devAPIKey, RateLimitPerMinute: f.rateLimit, PublicStats: f.publicStats, Logger: logger,
 	})
 	if err != nil {
 		ln.Close()
@@ -117,7 +125,7 @@ func serveUntilDone(ctx context.Context, srv *registryserver.Server, ln net.List
 	go func() { served <- httpSrv.Serve(ln) }()
 
 	logger.Info("registry started", "listen", ln.Addr().String(), "public_url", f.publicURL,
-		"issuer", srv.Issuer(), "data", f.data, "badge_ttl", f.badgeTTL, "rate_limit", f.rateLimit)
+		"issuer", srv.Issuer(), "data", f.data, "badge_ttl", f.badgeTTL, "rate_limit", f.rateLimit, "public_stats", f.publicStats)
 	if err := announce(srv, f, stdout); err != nil {
 		_ = httpSrv.Close()
 		return err
@@ -141,9 +149,13 @@ func serveUntilDone(ctx context.Context, srv *registryserver.Server, ln net.List
 // announce prints the stable stdout lines scripts grep for, then writes the
 // ready file. The listener already accepts connections (the kernel queues
 // them from net.Listen on), so the URL is usable once the file exists.
+//
+// The development key is printed only when this process minted it (first
+// start without --dev-api-key): a key the user supplied is never echoed, so it
+// does not end up in terminal scrollback or CI logs.
 func announce(srv *registryserver.Server, f serveFlags, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "capiscio-registry listening on %s\n", f.publicURL)
-	if key := srv.DevAPIKey(); key != "" {
+	if key := srv.DevAPIKey(); key != "" && f.devAPIKey == "" {
 		fmt.Fprintf(stdout, "dev API key: %s\n", key)
 	}
 	if f.readyFile == "" {

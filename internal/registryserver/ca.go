@@ -46,13 +46,24 @@ type ca struct {
 	header string // base64url of the JWS header, the same for every badge
 }
 
-// loadOrCreateCA reads DIR/ca.jwk, or creates it on first start with kid
-// capiscio-ca-<unix>. A file that exists but cannot be read is an error: the
-// registry never silently replaces its CA key.
-func loadOrCreateCA(dir string, now time.Time) (*ca, error) {
+// loadOrCreateCA reads DIR/ca.jwk, or creates it with kid
+// capiscio-ca-<unix> when it does not exist and badges() says the store
+// records no badge. A store with badges and no CA key is refused: a new key
+// would silently invalidate every one of them, so minting it takes InitCA
+// (`capiscio-registry ca init`). A file that exists but cannot be read is an
+// error too: the registry never silently replaces its CA key.
+func loadOrCreateCA(dir string, now time.Time, badges func() (int, error)) (*ca, error) {
 	path := filepath.Join(dir, caKeyFile)
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		n, err := badges()
+		if err != nil {
+			return nil, fmt.Errorf("counting the badges in the store: %w", err)
+		}
+		if n > 0 {
+			return nil, fmt.Errorf("the CA key %s is missing, but %s records %d badges it signed: restore ca.jwk from a backup, or mint a new CA key with \"capiscio-registry ca init --data %s\" (every badge issued so far stops verifying)",
+				path, filepath.Join(dir, dbFile), n, dir)
+		}
 		return createCA(path, now)
 	}
 	if err != nil {
@@ -63,6 +74,45 @@ func loadOrCreateCA(dir string, now time.Time) (*ca, error) {
 		return nil, fmt.Errorf("the CA key %s is invalid: %w", path, err)
 	}
 	return c, nil
+}
+
+// InitCA mints a new badge CA key in dataDir, for `capiscio-registry ca
+// init`. It never replaces an existing ca.jwk. It returns the new key's kid
+// and how many badges the store records: signed by an earlier key, none of
+// them verifies any more. Without a store it creates an empty one, so the data
+// directory never holds a CA key without a store. It holds the store's lock
+// while it writes the key, so it fails while a registry runs there.
+func InitCA(dataDir string) (kid string, badges int, err error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", 0, fmt.Errorf("creating the data directory: %w", err)
+	}
+	path := filepath.Join(dataDir, caKeyFile)
+	if exists, err := fileExists(path); err != nil || exists {
+		if err == nil {
+			err = fmt.Errorf("the CA key %s already exists, and ca init never replaces one (every badge it signed would stop verifying); to replace it anyway, move the file away first", path)
+		}
+		return "", 0, err
+	}
+	st, err := openDataDir(dataDir)
+	if err != nil {
+		return "", 0, err
+	}
+	kid, badges, err = mintCA(st, path)
+	if closeErr := st.close(); err == nil {
+		err = closeErr
+	}
+	return kid, badges, err
+}
+
+func mintCA(st *store, path string) (kid string, badges int, err error) {
+	if badges, err = st.badgeCount(); err != nil {
+		return "", 0, fmt.Errorf("counting the badges in the store: %w", err)
+	}
+	c, err := createCA(path, time.Now())
+	if err != nil {
+		return "", 0, err
+	}
+	return c.kid, badges, nil
 }
 
 func createCA(path string, now time.Time) (*ca, error) {

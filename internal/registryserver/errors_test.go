@@ -5,6 +5,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/pem"
 	"io"
 	"net/http"
@@ -155,6 +157,26 @@ func errorCases(t *testing.T, fx errorFixture) map[string]errorCase {
 		"revocations bad since":  {method: http.MethodGet, path: registry.PathRevocations + "?since=yesterday", key: "none", status: 400, code: registry.CodeBadRequest, message: "RFC 3339"},
 		"revocations bad cursor": {method: http.MethodGet, path: registry.PathRevocations + "?cursor=AA", key: "none", status: 400, code: registry.CodeBadRequest, message: "cursor"},
 		"revocations bad limit":  {method: http.MethodGet, path: registry.PathRevocations + "?limit=-1", key: "none", status: 400, code: registry.CodeBadRequest, message: "limit"},
+
+		// Strict query parameters: one spelling per value, each parameter once.
+		"list cursor past the last sequence": {method: http.MethodGet, path: registry.PathServers + "?cursor=__________8", status: 400, code: registry.CodeBadRequest, message: "out of range"},
+		"list cursor of sequence 0":          {method: http.MethodGet, path: registry.PathServers + "?cursor=AAAAAAAAAAA", status: 400, code: registry.CodeBadRequest, message: "out of range"},
+		"list cursor with padding bits":      {method: http.MethodGet, path: registry.PathServers + "?cursor=AAAAAAAAAAF", status: 400, code: registry.CodeBadRequest, message: "cursor"},
+		"list cursor with padding":           {method: http.MethodGet, path: registry.PathServers + "?cursor=AAAAAAAAAAE%3D", status: 400, code: registry.CodeBadRequest, message: "cursor"},
+		"list limit with sign":               {method: http.MethodGet, path: registry.PathServers + "?limit=%2B5", status: 400, code: registry.CodeBadRequest, message: "limit"},
+		"list limit with leading zero":       {method: http.MethodGet, path: registry.PathServers + "?limit=05", status: 400, code: registry.CodeBadRequest, message: "limit"},
+		"list limit overflowing int":         {method: http.MethodGet, path: registry.PathServers + "?limit=99999999999999999999", status: 400, code: registry.CodeBadRequest, message: "limit"},
+		"list limit twice":                   {method: http.MethodGet, path: registry.PathServers + "?limit=1&limit=2", status: 400, code: registry.CodeBadRequest, message: "limit is given 2 times"},
+		"list limit twice, same value":       {method: http.MethodGet, path: registry.PathServers + "?limit=1&limit=1", status: 400, code: registry.CodeBadRequest, message: "limit is given 2 times"},
+		"list cursor twice":                  {method: http.MethodGet, path: registry.PathServers + "?cursor=a&cursor=b", status: 400, code: registry.CodeBadRequest, message: "cursor is given 2 times"},
+		"list malformed query":               {method: http.MethodGet, path: registry.PathServers + "?limit=%zz", status: 400, code: registry.CodeBadRequest, message: "malformed"},
+		"revocations since twice":            {method: http.MethodGet, path: registry.PathRevocations + "?since=2026-01-01T00:00:00Z&since=2026-01-02T00:00:00Z", key: "none", status: 400, code: registry.CodeBadRequest, message: "since is given 2 times"},
+		"revocations limit twice":            {method: http.MethodGet, path: registry.PathRevocations + "?limit=1&limit=2", key: "none", status: 400, code: registry.CodeBadRequest, message: "limit is given 2 times"},
+		"revocations cursor twice":           {method: http.MethodGet, path: registry.PathRevocations + "?cursor=a&cursor=b", key: "none", status: 400, code: registry.CodeBadRequest, message: "cursor is given 2 times"},
+		"revocations cursor time overflow":   {method: http.MethodGet, path: registry.PathRevocations + "?cursor=" + revocationCursor(1<<63, unknown), key: "none", status: 400, code: registry.CodeBadRequest, message: "out of range"},
+		"revocations cursor without a jti":   {method: http.MethodGet, path: registry.PathRevocations + "?cursor=" + revocationCursor(1, ""), key: "none", status: 400, code: registry.CodeBadRequest, message: "cursor"},
+		"revocations cursor naming no badge": {method: http.MethodGet, path: registry.PathRevocations + "?cursor=" + revocationCursor(1, strings.Repeat("x", 36)), key: "none", status: 400, code: registry.CodeBadRequest, message: "cursor"},
+		"revocations malformed query":        {method: http.MethodGet, path: registry.PathRevocations + "?since=a;b", key: "none", status: 400, code: registry.CodeBadRequest, message: "malformed"},
 	}
 	// Every authenticated route answers 401 without a key, before looking at
 	// the id or the body.
@@ -171,6 +193,12 @@ func errorCases(t *testing.T, fx errorFixture) map[string]errorCase {
 		cases["no API key "+route.method+" "+route.path] = errorCase{method: route.method, path: route.path, key: "none", status: 401, code: registry.CodeUnauthorized}
 	}
 	return cases
+}
+
+// revocationCursor spells a revocations cursor the way the registry does:
+// base64url of the revocation time (Unix ns, big endian) and the jti.
+func revocationCursor(nanos uint64, jti string) string {
+	return base64.RawURLEncoding.EncodeToString(append(binary.BigEndian.AppendUint64(nil, nanos), jti...))
 }
 
 func runErrorCase(t *testing.T, fx errorFixture, tc errorCase) {

@@ -15,7 +15,7 @@ import (
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 )
 
-const fuzzDevKey = "sk_test_fuzz-0123456789abcdef"
+const fuzzDevKey = "sk_test_fuzz-0123456789abcdefghijkl"
 
 // fuzzRegistry is one in-process registry shared by every input of a fuzz
 // target (f.Fuzz runs its inputs in this process), with one server and one

@@ -1,13 +1,16 @@
 package registryserver
 
 import (
-	"encoding/base64"
 	"net/http"
 	"time"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/google/uuid"
 )
+
+// uuidLength is the length of a canonical UUID, the form of every jti.
+const uuidLength = 36
 
 // DID document vocabulary (PROTOCOL.md B4.4).
 var didContext = []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/ed25519-2020/v1"}
@@ -51,7 +54,10 @@ func (s *Server) badgeStatus(w http.ResponseWriter, r *http.Request) error {
 // revocations handles GET /v1/revocations?since=RFC3339&limit=&cursor=
 // (public, unwrapped): revocations in time order.
 func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+	q, err := singleQuery(r, "since", "limit", "cursor")
+	if err != nil {
+		return err
+	}
 	var since time.Time
 	if raw := q.Get("since"); raw != "" {
 		t, err := time.Parse(time.RFC3339, raw)
@@ -60,15 +66,13 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
 		}
 		since = t
 	}
-	limit, err := pageLimit(r)
+	limit, err := pageLimit(q)
 	if err != nil {
 		return err
 	}
-	var after []byte
-	if raw := q.Get("cursor"); raw != "" {
-		if after, err = base64.RawURLEncoding.DecodeString(raw); err != nil || len(after) < 8 {
-			return badRequest("cursor is not valid; pass the nextCursor of the previous page unchanged")
-		}
+	after, err := decodeRevocationCursor(q.Get("cursor"))
+	if err != nil {
+		return err
 	}
 	list, next, err := s.store.listRevocations(after, since, limit)
 	if err != nil {
@@ -76,10 +80,30 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
 	}
 	reply := registry.RevocationList{Revocations: list, SyncedAt: s.now().UTC()}
 	if next != nil {
-		reply.NextCursor = base64.RawURLEncoding.EncodeToString(next)
+		reply.NextCursor = cursorEncoding.EncodeToString(next)
 	}
 	writeJSON(w, http.StatusOK, reply)
 	return nil
+}
+
+// decodeRevocationCursor returns the revocation key a revocations cursor
+// resumes after: 8 bytes of revocation time (Unix nanoseconds, big endian,
+// at most the largest int64) followed by the badge's jti, a UUID.
+func decodeRevocationCursor(cursor string) ([]byte, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	raw, err := cursorEncoding.DecodeString(cursor)
+	if err != nil || len(raw) != 8+uuidLength {
+		return nil, invalidCursor("it is not the base64url of a revocation position")
+	}
+	if raw[0]&0x80 != 0 {
+		return nil, invalidCursor("its time is out of range")
+	}
+	if u, err := uuid.Parse(string(raw[8:])); err != nil || u.String() != string(raw[8:]) {
+		return nil, invalidCursor("it does not name a badge")
+	}
+	return raw, nil
 }
 
 // didDocument handles GET /servers/{id}/did.json: the did:web document with

@@ -154,7 +154,9 @@ func TestStats(t *testing.T) {
 	rotate(t, reg, srv.ID, newKey(t))
 	reg.Do(t, http.MethodGet, "/nowhere", nil)
 
-	got := decode[registryserver.Stats](t, mustGet(t, reg, registryserver.PathStats))
+	resp, raw := reg.Do(t, http.MethodGet, registryserver.PathStats, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	got := decode[registryserver.Stats](t, raw)
 	if got.Requests != 4 || got.ByRoute["POST /v1/sdk/servers"] != 1 || got.ByRoute["PUT /v1/sdk/servers/{id}"] != 2 || got.ByRoute["GET /health"] != 0 {
 		t.Errorf("stats = %+v, want 4 requests: 1 create, 2 PUT, 1 unrouted", got)
 	}
@@ -164,5 +166,39 @@ func TestStats(t *testing.T) {
 	reg.Server.ResetStats()
 	if got := reg.Server.Stats(); got.Requests != 0 || got.ByRoute["PUT /v1/sdk/servers/{id}"] != 0 {
 		t.Errorf("after ResetStats: %+v", got)
+	}
+}
+
+// TestStats_Access checks who may read PathStats: any valid API key, and
+// anyone only when the registry serves public stats.
+func TestStats_Access(t *testing.T) {
+	t.Parallel()
+	private := start(t)
+	public := start(t, registrytest.WithPublicStats())
+	const unknownKey = "sk_test_not-a-key-of-this-registry"
+	cases := map[string]struct {
+		reg        *registrytest.Registry
+		key        string
+		wantStatus int
+	}{
+		"no API key":           {reg: private, key: "", wantStatus: http.StatusUnauthorized},
+		"unknown API key":      {reg: private, key: unknownKey, wantStatus: http.StatusUnauthorized},
+		"dev organisation key": {reg: private, key: private.APIKey, wantStatus: http.StatusOK},
+		"other organisation":   {reg: private, key: private.SecondOrgKey(t), wantStatus: http.StatusOK},
+		"public, no API key":   {reg: public, key: "", wantStatus: http.StatusOK},
+		"public, with API key": {reg: public, key: public.APIKey, wantStatus: http.StatusOK},
+		"public, unknown key":  {reg: public, key: unknownKey, wantStatus: http.StatusOK},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			resp, raw := tc.reg.DoWithKey(t, tc.key, http.MethodGet, registryserver.PathStats, nil)
+			wantStatus(t, resp, raw, tc.wantStatus)
+			if tc.wantStatus == http.StatusOK {
+				decode[registryserver.Stats](t, raw)
+				return
+			}
+			checkErrorReply(t, resp, raw, errorCase{status: tc.wantStatus, code: registry.CodeUnauthorized, message: registry.HeaderAPIKey})
+		})
 	}
 }

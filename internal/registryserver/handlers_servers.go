@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -80,11 +82,15 @@ func (s *Server) newServerRecord(org, name string, key publicKey) serverRecord {
 // listServers handles GET /v1/sdk/servers?limit=&cursor=: the caller's
 // servers in creation order, with nextCursor while more remain.
 func (s *Server) listServers(w http.ResponseWriter, r *http.Request) error {
-	limit, err := pageLimit(r)
+	q, err := singleQuery(r, "limit", "cursor")
 	if err != nil {
 		return err
 	}
-	after, err := decodeSeqCursor(r.URL.Query().Get("cursor"))
+	limit, err := pageLimit(q)
+	if err != nil {
+		return err
+	}
+	after, err := decodeSeqCursor(q.Get("cursor"))
 	if err != nil {
 		return err
 	}
@@ -268,18 +274,41 @@ func pathUUID(r *http.Request, name string) (string, error) {
 	return v, nil
 }
 
-// pageLimit reads ?limit= (default 100, 1-1000).
-func pageLimit(r *http.Request) (int, error) {
-	raw := r.URL.Query().Get("limit")
+// singleQuery parses the query string of r and refuses a malformed one, and
+// any of names given more than once: which of two values wins differs between
+// servers, proxies and caches, so a repeated parameter is an error, not a
+// guess.
+func singleQuery(r *http.Request, names ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("the query string is malformed (%s); percent-encode the parameter values", clip(err.Error(), 80))
+	}
+	for _, name := range names {
+		if n := len(q[name]); n > 1 {
+			return nil, badRequest("the query parameter %s is given %d times; give it once", name, n)
+		}
+	}
+	return q, nil
+}
+
+// pageLimit reads limit (default 100, 1-1000), written as plain digits
+// without sign or leading zeros.
+func pageLimit(q url.Values) (int, error) {
+	raw := q.Get("limit")
 	if raw == "" {
 		return defaultPageSize, nil
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > maxPageSize {
+	if err != nil || n < 1 || n > maxPageSize || strconv.Itoa(n) != raw {
 		return 0, badRequest("limit must be a whole number from 1 to %d, got %q", maxPageSize, clip(raw, 20))
 	}
 	return n, nil
 }
+
+// cursorEncoding is the alphabet of every cursor. Strict decoding refuses
+// spellings the server never writes (non-zero padding bits), so each cursor
+// has exactly one valid form.
+var cursorEncoding = base64.RawURLEncoding.Strict()
 
 // Server list cursors are opaque to clients: base64url of the creation
 // sequence number of the last server on the previous page.
@@ -287,18 +316,29 @@ func encodeSeqCursor(seq uint64) string {
 	if seq == 0 {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, seq))
+	return cursorEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, seq))
 }
 
+// decodeSeqCursor returns the sequence number a list cursor resumes after.
+// Sequence numbers start at 1, and the next page starts at seq+1, so 0 and
+// the largest uint64 (which would wrap around to the first page) are refused.
 func decodeSeqCursor(cursor string) (uint64, error) {
 	if cursor == "" {
 		return 0, nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	raw, err := cursorEncoding.DecodeString(cursor)
 	if err != nil || len(raw) != 8 {
-		return 0, badRequest("cursor is not valid; pass the nextCursor of the previous page unchanged")
+		return 0, invalidCursor("it is not the base64url of 8 bytes")
 	}
-	return binary.BigEndian.Uint64(raw), nil
+	seq := binary.BigEndian.Uint64(raw)
+	if seq == 0 || seq == math.MaxUint64 {
+		return 0, invalidCursor("its position is out of range")
+	}
+	return seq, nil
+}
+
+func invalidCursor(why string) *apiError {
+	return badRequest("cursor is not valid (%s); pass the nextCursor of the previous page unchanged", why)
 }
 
 // clip shortens user input quoted in error messages.

@@ -66,8 +66,11 @@ func TestRateLimiter(t *testing.T) {
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), dbFile)
-	st, err := openStore(path)
+	st, err := openStore(path, true)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.migrate(); err != nil {
 		t.Fatal(err)
 	}
 	version, err := readSchemaVersion(st.db)
@@ -84,8 +87,13 @@ func TestMigrate(t *testing.T) {
 	if err := st.close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openStore(path); err == nil || !strings.Contains(err.Error(), "newer") {
-		t.Errorf("opening a version-99 database: %v, want a 'newer' error", err)
+	st, err = openStore(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	if err := st.migrate(); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("migrating a version-99 database: %v, want a 'newer' error", err)
 	}
 }
 

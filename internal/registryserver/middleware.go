@@ -16,7 +16,7 @@ import (
 // logging layer what they learned (the caller's organisation).
 type requestInfo struct {
 	org     string
-	keyHash string // SHA-256 of the API key, for the rate limiter
+	keyHash string // keyed hash of the API key, for the rate limiter
 }
 
 type requestInfoKey struct{}
@@ -151,7 +151,8 @@ func (s *Server) requireAPIKey(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate returns the organisation and key hash of the request's API key.
+// authenticate returns the organisation and the keyed hash of the request's
+// API key.
 func (s *Server) authenticate(r *http.Request) (org, hash string, err error) {
 	key := r.Header.Get(registry.HeaderAPIKey)
 	if key == "" {
@@ -162,8 +163,8 @@ func (s *Server) authenticate(r *http.Request) (org, hash string, err error) {
 		return "", "", errorf(http.StatusUnauthorized, registry.CodeUnauthorized,
 			"missing API key: send it in the %s header%s", registry.HeaderAPIKey, hint)
 	}
-	hash = hashAPIKey(key)
-	org, err = s.orgOfKeyHash(hash)
+	hashes := s.store.hashAPIKey(key)
+	org, err = s.orgOfKey(hashes)
 	if err != nil {
 		return "", "", err
 	}
@@ -171,22 +172,22 @@ func (s *Server) authenticate(r *http.Request) (org, hash string, err error) {
 		return "", "", errorf(http.StatusUnauthorized, registry.CodeUnauthorized,
 			"the API key in the %s header is not valid for this registry", registry.HeaderAPIKey)
 	}
-	return org, hash, nil
+	return org, hashes.keyed, nil
 }
 
-// orgOfKeyHash returns the organisation of the key with this hash, "" when
-// the key is unknown. Known keys are cached; keys are never deleted, so the
-// cache never goes stale.
-func (s *Server) orgOfKeyHash(hash string) (string, error) {
-	if org, ok := s.orgs.Load(hash); ok {
+// orgOfKey returns the organisation of the key with these hashes, "" when the
+// key is unknown. Known keys are cached by their keyed hash; keys are never
+// deleted, so the cache never goes stale.
+func (s *Server) orgOfKey(h apiKeyHashes) (string, error) {
+	if org, ok := s.orgs.Load(h.keyed); ok {
 		name, _ := org.(string) // the map holds strings only
 		return name, nil
 	}
-	org, found, err := s.store.apiKeyOrg(hash)
+	org, found, err := s.store.apiKeyOrg(h)
 	if err != nil || !found {
 		return "", err
 	}
-	s.orgs.Store(hash, org)
+	s.orgs.Store(h.keyed, org)
 	return org, nil
 }
 

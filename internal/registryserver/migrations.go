@@ -1,6 +1,8 @@
 package registryserver
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 
@@ -17,10 +19,15 @@ var (
 	bucketServerBadges = []byte("server_badges")
 	bucketRevocations  = []byte("revocations")
 	bucketIdempotency  = []byte("idempotency")
+	bucketAPIKeyHMACs  = []byte("api_key_hmacs")
 
 	keySchemaVersion = []byte("schema_version")
 	keyDevKeyCreated = []byte("dev_key_created")
+	keyAPIKeySecret  = []byte("api_key_secret")
 )
+
+// apiKeySecretSize is the length of the store's API key HMAC secret.
+const apiKeySecretSize = 32
 
 // migration moves the schema from version-1 to version. Each migration runs
 // in its own write transaction together with the bump of schema_version, so a
@@ -35,6 +42,7 @@ type migration struct {
 // an entry that has shipped, add a new one instead.
 var migrations = []migration{
 	{version: 1, name: "create buckets", up: createBucketsV1},
+	{version: 2, name: "keyed API key hashes", up: addAPIKeySecretV2},
 }
 
 // schemaVersion is the version a fully migrated database has.
@@ -52,9 +60,42 @@ func createBucketsV1(tx *bolt.Tx) error {
 	return nil
 }
 
-// migrate runs every migration newer than the database's schema_version. It
-// refuses a database written by a newer binary.
-func migrate(db *bolt.DB) error {
+// addAPIKeySecretV2 creates the bucket of keyed API key hashes and the
+// store's random HMAC secret. The plain SHA-256 entries of api_keys stay: their
+// keys are unknown here, so each one moves to api_key_hmacs on its first
+// successful use (store.apiKeyOrg).
+func addAPIKeySecretV2(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketAPIKeyHMACs); err != nil {
+		return fmt.Errorf("creating bucket %s: %w", bucketAPIKeyHMACs, err)
+	}
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keyAPIKeySecret) != nil {
+		return nil
+	}
+	secret := make([]byte, apiKeySecretSize)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("generating the API key secret: %w", err)
+	}
+	return meta.Put(keyAPIKeySecret, secret)
+}
+
+// readAPIKeySecret returns the store's API key HMAC secret (schema 2 on).
+func readAPIKeySecret(db *bolt.DB) ([]byte, error) {
+	var secret []byte
+	err := db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketMeta).Get(keyAPIKeySecret)
+		if len(raw) != apiKeySecretSize {
+			return fmt.Errorf("the registry database has a corrupt api_key_secret (%d bytes, want %d); restore registry.db from a backup", len(raw), apiKeySecretSize)
+		}
+		secret = bytes.Clone(raw)
+		return nil
+	})
+	return secret, err
+}
+
+// runMigrations runs every migration newer than the database's
+// schema_version. It refuses a database written by a newer binary.
+func runMigrations(db *bolt.DB) error {
 	current, err := readSchemaVersion(db)
 	if err != nil {
 		return err

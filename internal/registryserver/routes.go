@@ -7,7 +7,9 @@ import (
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
-// PathStats serves request counts (unauthenticated, not counted itself).
+// PathStats serves the request counts (Stats) as JSON. It needs an API key of
+// any organisation unless Config.PublicStats is set, and is not counted
+// itself.
 const PathStats = "/debug/stats"
 
 // access says whether a route needs an API key.
@@ -67,7 +69,7 @@ func (s *Server) buildHandler() http.Handler {
 	for _, rt := range table {
 		mux.Handle(rt.pattern, s.routeHandler(rt))
 	}
-	mux.Handle("GET "+PathStats, s.serveAPI(s.serveStats))
+	mux.Handle("GET "+PathStats, s.statsHandler())
 	return s.recoverPanics(s.logRequests(s.routeOrReject(mux)))
 }
 
@@ -84,6 +86,17 @@ func (s *Server) routeHandler(rt route) http.Handler {
 		counter.Add(1)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// statsHandler serves PathStats: to any valid API key, or to anyone when the
+// registry was started with PublicStats. The counts show which routes are used
+// and how often, so they are not public by default.
+func (s *Server) statsHandler() http.Handler {
+	h := s.serveAPI(s.serveStats)
+	if s.publicStats {
+		return h
+	}
+	return s.requireAPIKey(h)
 }
 
 // Stats are the request counts of a Server since it started or since the last

@@ -8,16 +8,13 @@ package registryserver
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -52,11 +49,15 @@ type Config struct {
 	// BadgeTTL is the lifetime of issued badges; 0 means DefaultBadgeTTL.
 	// Other values must lie within MinBadgeTTL..MaxBadgeTTL.
 	BadgeTTL time.Duration
-	// DevAPIKey fixes the value of the development key (org "dev"). Empty
-	// means: mint a random one on the first start of this data directory.
+	// DevAPIKey fixes the value of the development key (org "dev"); it must
+	// pass ValidDevAPIKey. Empty means: mint a random one on the first start
+	// of this data directory.
 	DevAPIKey string
 	// RateLimitPerMinute limits requests per API key; 0 turns it off.
 	RateLimitPerMinute int
+	// PublicStats serves PathStats without an API key. By default it needs
+	// the API key of any organisation.
+	PublicStats bool
 	// Logger receives one line per request; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -66,22 +67,25 @@ type Config struct {
 // Server is the local registry. Create it with New, serve Handler, and Close
 // it when done.
 type Server struct {
-	store     *store
-	ca        *ca
-	log       *slog.Logger
-	now       func() time.Time
-	issuer    string
-	didPrefix string // "did:web:<host>[:<path>]:servers:"
-	ttl       time.Duration
-	limiter   *rateLimiter // nil when rate limiting is off
-	devKey    string
-	orgs      sync.Map // API key hash -> org, a cache of the api_keys bucket
-	stats     *stats
-	handler   http.Handler
+	store       *store
+	ca          *ca
+	log         *slog.Logger
+	now         func() time.Time
+	issuer      string
+	didPrefix   string // "did:web:<host>[:<path>]:servers:"
+	ttl         time.Duration
+	limiter     *rateLimiter // nil when rate limiting is off
+	devKey      string
+	publicStats bool
+	orgs        sync.Map // keyed API key hash -> org, a cache of the api_key_hmacs bucket
+	stats       *stats
+	handler     http.Handler
 }
 
 // New opens (or creates) the registry in cfg.DataDir: the store, the CA key
 // and, on first start or when cfg.DevAPIKey is set, the development API key.
+// It refuses a data directory whose store or CA key is lost, damaged or
+// exposed (see openDataDir), without changing a byte of it.
 func New(cfg Config) (*Server, error) {
 	s, err := newServer(cfg)
 	if err != nil {
@@ -90,10 +94,16 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
-	if s.store, err = openStore(filepath.Join(cfg.DataDir, dbFile)); err != nil {
+	// Every check comes before the first write (the migration), so a
+	// refused data directory is left as it was.
+	if s.store, err = openDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	if err := s.openCA(cfg.DataDir); err != nil {
+		_ = s.store.close()
+		return nil, err
+	}
+	if err := s.store.migrate(); err != nil {
 		_ = s.store.close()
 		return nil, err
 	}
@@ -123,15 +133,21 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.DevAPIKey != "" {
+		if err := ValidDevAPIKey(cfg.DevAPIKey); err != nil {
+			return nil, fmt.Errorf("registryserver: %w", err)
+		}
+	}
 	if cfg.RateLimitPerMinute < 0 {
 		return nil, fmt.Errorf("registryserver: the rate limit must be 0 (off) or positive, got %d", cfg.RateLimitPerMinute)
 	}
 	s := &Server{
-		log:       cfg.Logger,
-		now:       cfg.Now,
-		issuer:    issuer,
-		didPrefix: didWebPrefix(public),
-		ttl:       ttl,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		issuer:      issuer,
+		didPrefix:   didWebPrefix(public),
+		ttl:         ttl,
+		publicStats: cfg.PublicStats,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -196,7 +212,7 @@ func didWebPrefix(public *url.URL) string {
 }
 
 func (s *Server) openCA(dir string) error {
-	c, err := loadOrCreateCA(dir, s.now())
+	c, err := loadOrCreateCA(dir, s.now(), s.store.badgeCount)
 	if err != nil {
 		return err
 	}
@@ -208,10 +224,7 @@ func (s *Server) openCA(dir string) error {
 // restarts), or mints one on the first start of the data directory.
 func (s *Server) ensureDevKey(fixed string) error {
 	if fixed != "" {
-		if err := validAPIKeyValue(fixed); err != nil {
-			return err
-		}
-		if err := s.store.addAPIKey(hashAPIKey(fixed), devOrg, s.now().UTC()); err != nil {
+		if err := s.store.addAPIKey(s.store.hashAPIKey(fixed), devOrg, s.now().UTC()); err != nil {
 			return fmt.Errorf("storing the development API key: %w", err)
 		}
 		s.devKey = fixed
@@ -221,7 +234,7 @@ func (s *Server) ensureDevKey(fixed string) error {
 	if err != nil {
 		return err
 	}
-	created, err := s.store.createDevKeyOnce(hashAPIKey(key), s.now().UTC())
+	created, err := s.store.createDevKeyOnce(s.store.hashAPIKey(key), s.now().UTC())
 	if err != nil {
 		return fmt.Errorf("storing the development API key: %w", err)
 	}
@@ -248,8 +261,9 @@ func (s *Server) Issuer() string { return s.issuer }
 // DID returns the did:web this registry assigns to the server with this id.
 func (s *Server) DID(id string) string { return s.didPrefix + id }
 
-// CreateAPIKey mints a new API key for org and returns it. Only its SHA-256
-// hash is stored; the key cannot be shown again.
+// CreateAPIKey mints a new API key for org and returns it. Only its hash,
+// keyed with a secret of the store (HMAC-SHA256), is stored; the key cannot be
+// shown again.
 func (s *Server) CreateAPIKey(org string) (string, error) {
 	return createAPIKey(s.store, org, s.now().UTC())
 }
@@ -261,8 +275,12 @@ func AddAPIKey(dataDir, org string) (string, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", fmt.Errorf("creating the data directory: %w", err)
 	}
-	st, err := openStore(filepath.Join(dataDir, dbFile))
+	st, err := openDataDir(dataDir)
 	if err != nil {
+		return "", err
+	}
+	if err := st.migrate(); err != nil {
+		_ = st.close()
 		return "", err
 	}
 	key, err := createAPIKey(st, org, time.Now().UTC())
@@ -280,7 +298,7 @@ func createAPIKey(st *store, org string, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := st.addAPIKey(hashAPIKey(key), org, now); err != nil {
+	if err := st.addAPIKey(st.hashAPIKey(key), org, now); err != nil {
 		return "", fmt.Errorf("storing the API key: %w", err)
 	}
 	return key, nil
@@ -295,22 +313,43 @@ func newAPIKey() (string, error) {
 	return apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw[:]), nil
 }
 
-// hashAPIKey is the stored form of a key: hex SHA-256.
-func hashAPIKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
-
-var (
-	orgPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	apiKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{16,256}$`)
-)
+var orgPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func validOrg(org string) bool { return orgPattern.MatchString(org) }
 
-func validAPIKeyValue(key string) error {
-	if !apiKeyPattern.MatchString(key) {
-		return errors.New("registryserver: the development API key must be 16-256 printable ASCII characters without spaces (for example sk_test_ followed by random text)")
+// A development API key given by the user must carry at least 128 bits if it
+// is random. The rule is on its characters, as entropy cannot be measured:
+// after an optional sk_test_ or sk_live_ prefix, 22 to 248 characters of
+// A-Z a-z 0-9 - _ (22 random ones of these 64 carry 132 bits).
+const (
+	minDevKeyChars = 22
+	maxDevKeyChars = 248
+)
+
+var devKeyPrefixes = []string{"sk_test_", "sk_live_"}
+
+// ValidDevAPIKey checks a user-supplied development API key against the rule
+// above. Its error never quotes the key.
+func ValidDevAPIKey(key string) error {
+	body := key
+	for _, prefix := range devKeyPrefixes {
+		if strings.HasPrefix(key, prefix) {
+			body = key[len(prefix):]
+			break
+		}
 	}
-	return nil
+	var problem string
+	switch {
+	case len(body) < minDevKeyChars:
+		problem = fmt.Sprintf("has %d characters after its prefix, fewer than %d", len(body), minDevKeyChars)
+	case len(body) > maxDevKeyChars:
+		problem = fmt.Sprintf("has %d characters after its prefix, more than %d", len(body), maxDevKeyChars)
+	case strings.Trim(body, base64URLAlphabet) != "":
+		problem = "has characters other than A-Z, a-z, 0-9, '-' and '_'"
+	default:
+		return nil
+	}
+	return fmt.Errorf("the development API key %s: use at least %d random characters of A-Z, a-z, 0-9, '-' and '_' (128 bits) after an optional sk_test_ or sk_live_ prefix; make one with: echo \"sk_test_$(openssl rand -hex 32)\"", problem, minDevKeyChars)
 }
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -36,7 +36,8 @@ func TestNew_InvalidConfig(t *testing.T) {
 		"TTL not whole seconds": {change: func(c *registryserver.Config) { c.BadgeTTL = 90*time.Second + time.Millisecond }, wantErr: "TTL"},
 		"negative rate limit":   {change: func(c *registryserver.Config) { c.RateLimitPerMinute = -1 }, wantErr: "rate limit"},
 		"short dev key":         {change: func(c *registryserver.Config) { c.DevAPIKey = "short" }, wantErr: "development API key"},
-		"dev key with space":    {change: func(c *registryserver.Config) { c.DevAPIKey = "sk_test_with a space" }, wantErr: "development API key"},
+		"dev key with space":    {change: func(c *registryserver.Config) { c.DevAPIKey = "sk_test_with a space-0123456789abcdef" }, wantErr: "development API key"},
+		"dev key of 21 chars":   {change: func(c *registryserver.Config) { c.DevAPIKey = "sk_test_0123456789abcdefghijk" }, wantErr: "openssl rand"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -50,6 +51,47 @@ func TestNew_InvalidConfig(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %q does not mention %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestValidDevAPIKey(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		key     string
+		wantErr string // "" for a valid key
+	}{
+		"minted form (43 chars)":     {key: "sk_test_" + strings.Repeat("A", 43)},
+		"22 chars after sk_test_":    {key: "sk_test_" + strings.Repeat("a", 22)},
+		"22 chars after sk_live_":    {key: "sk_live_" + strings.Repeat("Z9", 11)},
+		"22 chars, no prefix":        {key: "abcdefghijklmnopqrstu_"},
+		"hex of 32 bytes":            {key: "sk_test_" + strings.Repeat("0f", 32)},
+		"248 chars":                  {key: "sk_test_" + strings.Repeat("-", 248)},
+		"21 chars after sk_test_":    {key: "sk_test_" + strings.Repeat("a", 21), wantErr: "has 21 characters after its prefix, fewer than 22"},
+		"prefix does not count":      {key: "sk_test_abcdefghijklmn", wantErr: "has 14 characters"},
+		"21 chars, no prefix":        {key: strings.Repeat("a", 21), wantErr: "fewer than 22"},
+		"249 chars":                  {key: "sk_test_" + strings.Repeat("a", 249), wantErr: "more than 248"},
+		"standard base64 characters": {key: "sk_test_" + strings.Repeat("a", 20) + "+/", wantErr: "other than A-Z"},
+		"padding":                    {key: "sk_test_" + strings.Repeat("a", 22) + "=", wantErr: "other than A-Z"},
+		"space":                      {key: "sk_test_" + strings.Repeat("a", 11) + " " + strings.Repeat("a", 11), wantErr: "other than A-Z"},
+		"non-ASCII":                  {key: "sk_test_" + strings.Repeat("é", 22), wantErr: "other than A-Z"},
+		"empty":                      {key: "", wantErr: "has 0 characters"},
+		"other prefixes count":       {key: "sk_prod_" + strings.Repeat("a", 13), wantErr: "has 21 characters"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := registryserver.ValidDevAPIKey(tc.key)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("ValidDevAPIKey: %v, want nil", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("ValidDevAPIKey: %v, want an error containing %q", err, tc.wantErr)
+			case err != nil && tc.key != "" && strings.Contains(err.Error(), tc.key):
+				t.Errorf("the error quotes the key: %v", err)
+			case err != nil && !strings.Contains(err.Error(), "openssl rand -hex 32"):
+				t.Errorf("the error does not say how to make a key: %v", err)
 			}
 		})
 	}

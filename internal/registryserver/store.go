@@ -13,8 +13,11 @@ package registryserver
 //
 // Layout (all values JSON unless noted):
 //
-//	meta            schema_version -> uint64 BE; dev_key_created -> "1"
-//	api_keys        hex(SHA-256(key)) -> apiKeyRecord
+//	meta            schema_version -> uint64 BE; dev_key_created -> "1";
+//	                api_key_secret -> 32 random bytes (raw), the HMAC key of api_key_hmacs
+//	api_key_hmacs   hex(HMAC-SHA256(api_key_secret, key)) -> apiKeyRecord
+//	api_keys        hex(SHA-256(key)) -> apiKeyRecord   written by schema 1 only; each entry
+//	                moves to api_key_hmacs on its first successful use
 //	servers         id -> serverRecord
 //	org_servers     org 0x00 seq(uint64 BE) -> id     creation order per org, for listing
 //	badges          jti -> badgeRecord
@@ -25,10 +28,15 @@ package registryserver
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -57,8 +65,9 @@ const batchDelay = 2 * time.Millisecond
 // store is the bbolt-backed persistence of the registry. All methods are safe
 // for concurrent use.
 type store struct {
-	db      *bolt.DB
-	writers atomic.Int32 // write transactions in flight or waiting
+	db        *bolt.DB
+	writers   atomic.Int32 // write transactions in flight or waiting
+	keySecret []byte       // HMAC key of stored API key hashes (meta api_key_secret)
 }
 
 // serverRecord is a stored server. PublicKey holds the raw 32 key bytes;
@@ -110,28 +119,164 @@ type idempotencyRecord struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// openStore opens (creating if needed) the database at path and migrates it.
-// It fails after one second if another process holds the database.
-func openStore(path string) (*store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         time.Second,
+// storeLockTimeout is how long opening waits for another process's lock.
+const storeLockTimeout = time.Second
+
+// errStoreLocked is lockFile's error when another process holds the store.
+var errStoreLocked = errors.New("the store is locked by another process")
+
+// storeAdvice ends every message about a lost or damaged store.
+const storeAdvice = "restore it from a backup, or start with a new, empty data directory (--data)"
+
+// openStore opens the database at path, checked but not migrated: call
+// migrate before using it, and nothing has been written until then (a new
+// file excepted). create allows a new store, when path did not exist; an
+// existing file must be a bbolt store that passes verifyStoreFile and bbolt's
+// consistency check, and an empty one is refused. It fails after one second
+// if another process holds the database.
+func openStore(path string, create bool) (*store, error) {
+	f, err := openLocked(path, create)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openBolt(path, f)
+	if err != nil {
+		return nil, err
+	}
+	db.MaxBatchDelay = batchDelay
+	return &store{db: db}, nil
+}
+
+// openLocked opens path, takes the lock bbolt would take, and checks the
+// file under it, so that a running registry's writes are never mistaken for
+// damage.
+func openLocked(path string, create bool) (*os.File, error) {
+	flag := os.O_RDWR
+	if create {
+		flag |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the registry database %s: %w", path, err)
+	}
+	if err := lockFile(f); err != nil {
+		_ = f.Close()
+		if errors.Is(err, errStoreLocked) {
+			return nil, lockedStoreError(path)
+		}
+		return nil, fmt.Errorf("locking the registry database %s: %w", path, err)
+	}
+	info, err := f.Stat()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("reading the registry database %s: %w", path, err)
+	case info.Size() == 0 && create:
+		return f, nil // a new store: bbolt writes its first pages
+	case info.Size() == 0:
+		err = fmt.Errorf("%s is empty (0 bytes): the store was lost or truncated; %s", path, storeAdvice)
+	default:
+		if err = verifyStoreFile(f, info.Size()); err != nil {
+			err = corruptStoreError(path, err)
+		}
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// openBolt opens the checked, locked file f with bbolt and runs bbolt's
+// consistency check. verifyStoreFile leaves bbolt nothing to fault on; as a
+// net under it, a panic or memory fault (SIGBUS, SIGSEGV) on this goroutine
+// becomes an error instead of a crash.
+func openBolt(path string, f *os.File) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				_ = db.Close()
+			}
+			_ = f.Close()
+			db, err = nil, corruptStoreError(path, fmt.Errorf("bbolt failed reading it (%s)", clip(fmt.Sprint(p), 200)))
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         storeLockTimeout,
 		NoSync:          false,
 		NoFreelistSync:  true, // the freelist is rebuilt on open; commits stay durable
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: 64 << 20,
+		OpenFile:        func(string, int, os.FileMode) (*os.File, error) { return f, nil },
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("the registry database %s is locked by another process (is capiscio-registry already running on this data directory?)", path)
+		return nil, lockedStoreError(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the registry database %s: %w", path, err)
 	}
-	db.MaxBatchDelay = batchDelay
-	if err := migrate(db); err != nil {
+	if err := checkConsistency(db); err != nil {
 		_ = db.Close()
-		return nil, err
+		return nil, corruptStoreError(path, err)
 	}
-	return &store{db: db}, nil
+	return db, nil
+}
+
+// checkConsistency runs bbolt's own check (page accounting, key order,
+// freelist) in a read transaction. Nothing else uses db yet.
+func checkConsistency(db *bolt.DB) error {
+	return db.View(func(tx *bolt.Tx) error {
+		var first error
+		problems := 0
+		for err := range tx.Check() {
+			if first == nil {
+				first = err
+			}
+			problems++
+		}
+		if problems > 1 {
+			return fmt.Errorf("%s (and %d more problems)", clip(first.Error(), 200), problems-1)
+		}
+		if first != nil {
+			return errors.New(clip(first.Error(), 200))
+		}
+		return nil
+	})
+}
+
+func lockedStoreError(path string) error {
+	return fmt.Errorf("the registry database %s is locked by another process (is capiscio-registry already running on this data directory?)", path)
+}
+
+func corruptStoreError(path string, err error) error {
+	return fmt.Errorf("%s is corrupt: %v; %s", path, err, storeAdvice)
+}
+
+// migrate brings the schema up to date and loads the API key secret. It is
+// the first write to an existing store.
+func (s *store) migrate() error {
+	if err := runMigrations(s.db); err != nil {
+		return err
+	}
+	secret, err := readAPIKeySecret(s.db)
+	if err != nil {
+		return err
+	}
+	s.keySecret = secret
+	return nil
+}
+
+// badgeCount returns how many badges the store records (none before it is
+// migrated for the first time).
+func (s *store) badgeCount() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketBadges); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
 }
 
 func (s *store) close() error { return s.db.Close() }
@@ -150,47 +295,116 @@ func (s *store) update(fn func(*bolt.Tx) error) error {
 
 // ---- API keys ----
 
-// addAPIKey stores hash for org. Adding the same hash for the same org again is
-// a no-op; for another org it fails with errAPIKeyOtherOrg.
-func (s *store) addAPIKey(hash, org string, now time.Time) error {
-	return s.update(func(tx *bolt.Tx) error { return putAPIKey(tx, hash, org, now) })
+// apiKeyHashes are the two stored forms of one API key.
+type apiKeyHashes struct {
+	keyed  string // hex HMAC-SHA256 under the store's secret: what is stored
+	legacy string // hex SHA-256: what schema 1 stored, in api_keys
 }
 
-func putAPIKey(tx *bolt.Tx, hash, org string, now time.Time) error {
-	b := tx.Bucket(bucketAPIKeys)
+// hashAPIKey returns the stored forms of key. Keying the hash with a secret
+// of this store makes its hashes useless elsewhere: the same key has
+// unrelated hashes in two stores, and no table precomputed for plain SHA-256
+// applies. The secret lives in registry.db itself (one file to back up, none
+// to lose), so a full copy of the store can still test guesses; what stops
+// that is the keys' own strength (256 random bits when minted, at least
+// about 128 when supplied, see ValidDevAPIKey).
+func (s *store) hashAPIKey(key string) apiKeyHashes {
+	mac := hmac.New(sha256.New, s.keySecret)
+	mac.Write([]byte(key))
+	legacy := sha256.Sum256([]byte(key))
+	return apiKeyHashes{keyed: hex.EncodeToString(mac.Sum(nil)), legacy: hex.EncodeToString(legacy[:])}
+}
+
+// addAPIKey stores the key with hashes h for org. Adding the same key for the
+// same org again is a no-op; for another org it fails with errAPIKeyOtherOrg.
+func (s *store) addAPIKey(h apiKeyHashes, org string, now time.Time) error {
+	return s.update(func(tx *bolt.Tx) error { return putAPIKey(tx, h, org, now) })
+}
+
+// putAPIKey stores the keyed hash of a key, replacing its schema 1 entry if
+// there is one (and keeping that entry's creation time).
+func putAPIKey(tx *bolt.Tx, h apiKeyHashes, org string, now time.Time) error {
+	legacy, found, err := takeLegacyAPIKey(tx, h)
+	if err != nil {
+		return err
+	}
+	if found {
+		if legacy.Org != org {
+			return errAPIKeyOtherOrg
+		}
+		now = legacy.CreatedAt
+	}
+	b := tx.Bucket(bucketAPIKeyHMACs)
 	var existing apiKeyRecord
-	found, err := getJSON(b, []byte(hash), &existing)
+	found, err = getJSON(b, []byte(h.keyed), &existing)
 	if err != nil || found {
 		if err == nil && existing.Org != org {
 			err = errAPIKeyOtherOrg
 		}
 		return err
 	}
-	return putJSON(b, []byte(hash), apiKeyRecord{Org: org, CreatedAt: now})
+	return putJSON(b, []byte(h.keyed), apiKeyRecord{Org: org, CreatedAt: now})
 }
 
-// apiKeyOrg returns the organisation of the key with this hash.
-func (s *store) apiKeyOrg(hash string) (string, bool, error) {
+// takeLegacyAPIKey removes the schema 1 (plain SHA-256) entry of a key and
+// returns it, if there is one.
+func takeLegacyAPIKey(tx *bolt.Tx, h apiKeyHashes) (apiKeyRecord, bool, error) {
+	b := tx.Bucket(bucketAPIKeys)
+	var rec apiKeyRecord
+	found, err := getJSON(b, []byte(h.legacy), &rec)
+	if err != nil || !found {
+		return rec, found, err
+	}
+	return rec, true, b.Delete([]byte(h.legacy))
+}
+
+// apiKeyOrg returns the organisation of the key with hashes h. A key stored
+// by schema 1 is moved to its keyed form on its first successful use; an
+// unknown key costs two reads and no write.
+func (s *store) apiKeyOrg(h apiKeyHashes) (string, bool, error) {
+	rec, found, err := s.readAPIKey(bucketAPIKeyHMACs, h.keyed)
+	if err != nil || found {
+		return rec.Org, found, err
+	}
+	if _, found, err = s.readAPIKey(bucketAPIKeys, h.legacy); err != nil || !found {
+		return "", false, err
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		legacy, found, err := takeLegacyAPIKey(tx, h)
+		if err != nil || !found {
+			return err // not found: a concurrent request moved it first
+		}
+		return putJSON(tx.Bucket(bucketAPIKeyHMACs), []byte(h.keyed), legacy)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("moving an API key to its keyed hash: %w", err)
+	}
+	rec, found, err = s.readAPIKey(bucketAPIKeyHMACs, h.keyed)
+	return rec.Org, found, err
+}
+
+func (s *store) readAPIKey(bucket []byte, hash string) (apiKeyRecord, bool, error) {
 	var rec apiKeyRecord
 	var found bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		found, err = getJSON(tx.Bucket(bucketAPIKeys), []byte(hash), &rec)
+		found, err = getJSON(tx.Bucket(bucket), []byte(hash), &rec)
 		return err
 	})
-	return rec.Org, found, err
+	return rec, found, err
 }
 
-// createDevKeyOnce stores hash for org "dev" unless a development key was
-// created before in this database. It reports whether it stored the key.
-func (s *store) createDevKeyOnce(hash string, now time.Time) (bool, error) {
+// createDevKeyOnce stores the key with hashes h for org "dev" unless a
+// development key was created before in this database. It reports whether it
+// stored the key.
+func (s *store) createDevKeyOnce(h apiKeyHashes, now time.Time) (bool, error) {
 	created := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta.Get(keyDevKeyCreated) != nil {
 			return nil
 		}
-		if err := putAPIKey(tx, hash, devOrg, now); err != nil {
+		if err := putAPIKey(tx, h, devOrg, now); err != nil {
 			return err
 		}
 		created = true
@@ -296,7 +510,8 @@ func (s *store) orgServer(org, id string) (serverRecord, error) {
 
 // listServers returns up to limit servers of org created after the one with
 // sequence number after, in creation order, and the sequence number to resume
-// from (0 when there are no more).
+// from (0 when there are no more). after must be below the largest uint64
+// (decodeSeqCursor refuses it), or after+1 would wrap to the first page.
 func (s *store) listServers(org string, after uint64, limit int) ([]serverRecord, uint64, error) {
 	var out []serverRecord
 	var next uint64

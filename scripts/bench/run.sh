@@ -95,7 +95,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$work/tmp" "$work/rss"
 
-api_key="sk_test_bench_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+api_key="sk_test_bench_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$registry_bin" serve --listen 127.0.0.1:0 --data "$work/registry" --dev-api-key "$api_key" \
   --ready-file "$work/registry.url" >"$work/registry.log" 2>&1 &
 registry_pid=$!
@@ -169,7 +169,7 @@ log "provider start-up: $startup_repeats interleaved launches each (exec to hand
   capiscio="$provider_bin" time="$time_bin" >"$out/startup.tsv"
 
 # ---------------------------------------------------------------- steps
-stats() { curl -fsS "$registry_url/debug/stats"; }
+stats() { curl -fsS -H "X-Capiscio-Registry-Key: $api_key" "$registry_url/debug/stats"; } # needs an API key of any organisation
 # terraform_* columns are terraform's process tree (its plugins included: wait4 rusage);
 # terraform_cpu_s - provider_cpu_s is Terraform core's own CPU.
 printf 'n\tkind\trepeat\tstep\tseconds\tregistry_requests\tterraform_maxrss_kb\tprovider_maxrss_kb\tprovider_launches\tstate_bytes\tterraform_cpu_s\tprovider_cpu_s\tregistry_cpu_s\n' >"$out/steps.tsv"

@@ -61,6 +61,11 @@ func WithRateLimit(perMinute int) Option {
 	return func(o *options) { o.cfg.RateLimitPerMinute = perMinute }
 }
 
+// WithPublicStats serves registryserver.PathStats without an API key.
+func WithPublicStats() Option {
+	return func(o *options) { o.cfg.PublicStats = true }
+}
+
 // WithNow sets the registry's clock.
 func WithNow(now func() time.Time) Option {
 	return func(o *options) { o.cfg.Now = now }
