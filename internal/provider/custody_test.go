@@ -50,6 +50,19 @@ func checkRegistered(reg *registrytest.Registry, want *keys.Material) statecheck
 	})
 }
 
+// checkNoWrites asserts that the registry served only reads since the last
+// ResetStats.
+func checkNoWrites(reg *registrytest.Registry) statecheck.StateCheck {
+	return checkAttrs(testAddr, func(map[string]any) error {
+		for route, n := range reg.Server.Stats().ByRoute {
+			if n > 0 && !strings.HasPrefix(route, "GET ") {
+				return fmt.Errorf("the registry served %d %s requests; want reads only", n, route)
+			}
+		}
+		return nil
+	})
+}
+
 var noPrivateInState = []statecheck.StateCheck{
 	statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("private_key_pem"), knownvalue.Null()),
 	statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("private_key_wo"), knownvalue.Null()),
@@ -82,12 +95,26 @@ func TestServerIdentity_ExternalKey(t *testing.T) {
 				ConfigStateChecks: append([]statecheck.StateCheck{checkRegistered(reg, &k1)}, noPrivateInState...),
 			},
 			{
-				// The same key written as one line with literal \n changes nothing remote.
-				Config: cfg(keys.EnvEscape(k1.PEM)),
+				// The same key written as one line with literal \n, or with CRLF
+				// line breaks: Terraform plans the new text of the argument (a
+				// planned argument must equal the configuration), and the
+				// update calls no registry and keeps every key attribute.
+				PreConfig: reg.Server.ResetStats,
+				Config:    cfg(keys.EnvEscape(k1.PEM)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(testAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(testAddr, tfjsonpath.New("did_key"), knownvalue.StringExact(k1.DIDKey)),
 				}},
-				ConfigStateChecks: []statecheck.StateCheck{checkRegistered(reg, &k1)},
+				ConfigStateChecks: []statecheck.StateCheck{checkRegistered(reg, &k1), checkNoWrites(reg)},
+			},
+			{
+				PreConfig: reg.Server.ResetStats,
+				Config:    cfg(strings.ReplaceAll(k1.PEM, "\n", "\r\n")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(testAddr, tfjsonpath.New("did_key"), knownvalue.StringExact(k1.DIDKey)),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{checkRegistered(reg, &k1), checkNoWrites(reg)},
 			},
 			{
 				Config: cfg(k2.PEM),

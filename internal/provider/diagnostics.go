@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
@@ -32,6 +33,9 @@ func addRegistryError(diags *diag.Diagnostics, summary, attempted string, err er
 	case errors.Is(err, context.DeadlineExceeded):
 		advice = "The operation ran out of time. Raise the matching value in the resource's timeouts block or " +
 			"request_timeout in the provider block, and check that the registry is reachable."
+	case errors.Is(err, http.ErrSchemeMismatch):
+		advice = "The registry answered plain HTTP to an HTTPS request: registry_url should start with http:// " +
+			"(accepted for a loopback host such as the local registry), or the port is not the registry's HTTPS port."
 	case errors.Is(err, registry.ErrConflict):
 		advice = "The registry reported a conflict with the record's current state. Refresh and run the command again."
 	default:

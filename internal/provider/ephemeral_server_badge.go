@@ -58,7 +58,7 @@ func (e *serverBadgeEphemeralResource) Schema(_ context.Context, _ ephemeral.Sch
 			"Terraform opens an ephemeral resource during plan **and again** during apply, so every run asks the registry " +
 			"for new badges (two per apply). Each one is verified against the registry's published keys (`EdDSA` " +
 			"signature, `sub` is the server's DID, `key` is its registered key, a sane expiry) before it is handed on. " +
-			"Requires Terraform or OpenTofu >= 1.10.",
+			"Requires Terraform or OpenTofu >= 1.11 (the versions this provider supports).",
 		Attributes: map[string]schema.Attribute{
 			"server_id": schema.StringAttribute{
 				MarkdownDescription: "UUID of the server record, such as `capiscio_server_identity.NAME.id`.",

@@ -119,3 +119,19 @@ func unitTest(t *testing.T, tc resource.TestCase) {
 
 var _ = context.Background
 var _ = time.Second
+
+// registryCreateWithKey makes a record out of band with another
+// organisation's API key.
+func registryCreateWithKey(t *testing.T, reg *registrytest.Registry, apiKey string) registry.Server {
+	t.Helper()
+	m := newTestKey(t)
+	resp, body := reg.DoWithKey(t, apiKey, http.MethodPost, "/v1/sdk/servers", registry.CreateServerRequest{Name: "other-org", DID: m.DIDKey, PublicKey: m.PEM})
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("creating a record out of band: HTTP %d: %s", resp.StatusCode, body)
+	}
+	var env registry.Envelope[registry.Server]
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	return env.Data
+}

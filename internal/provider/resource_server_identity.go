@@ -161,16 +161,17 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 		tflog.Info(ctx, "Server identity has an unconfirmed create; it is resolved and replaced by the next apply")
 		return
 	}
-	server, err := r.data.reader.GetServer(ctx, state.ID.ValueString())
-	if registry.IsNotFound(err) {
-		tflog.Info(ctx, "Server record not found in the registry, removing the identity from state", map[string]any{"server_id": state.ID.ValueString()})
+	server, gone, diags := r.readRecord(ctx, state)
+	resp.Diagnostics.Append(diags...)
+	switch {
+	case resp.Diagnostics.HasError():
+		return // state untouched
+	case gone:
+		tflog.Info(ctx, "Server record deleted from the registry (proven), removing the identity from state", map[string]any{"server_id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
 		return
-	}
-	if err != nil {
-		addRegistryError(&resp.Diagnostics, "Unable to Read Server Identity",
-			fmt.Sprintf("Reading server record %s from the registry failed.", state.ID.ValueString()), err)
-		return
+	case server == nil:
+		return // another registry that does not serve this record: the plan replaces the identity
 	}
 	refreshed := state
 	drift := refreshed.refreshFrom(server, r.data.registryURL)
@@ -205,24 +206,25 @@ func (r *serverIdentityResource) Update(ctx context.Context, req resource.Update
 	ctx = maskSecrets(ctx, r.data.client)
 
 	r.data.reader.Forget(state.ID.ValueString())
+	// What the plan asks for, read before the computed values are filled in.
+	renamed := !plan.Name.IsUnknown() && !plan.Name.Equal(state.Name)
+	reregister := !plan.DIDKey.Equal(state.DIDKey) // key drift: the record holds another key
+	wantBadge := plan.BadgeJTI.IsUnknown()         // another domain, or issue_badge turned on, or a key registered again
 	plan.copyComputedFrom(state)
 	due, _, _ := rotationDue(state, plan.RotateAfter, r.data.clock.Now())
 	plan.ReadyForRotation = types.BoolValue(due)
-	if !plan.Name.IsUnknown() && !plan.Name.Equal(state.Name) {
-		server, err := r.data.client.RegisterKey(ctx, state.ID.ValueString(), registry.RegisterKeyRequest{
-			DID: state.DIDKey.ValueString(), PublicKey: state.PublicKeyPEM.ValueString(), Name: plan.Name.ValueString(),
-		})
-		if err != nil {
-			addRegistryError(&resp.Diagnostics, "Unable to Rename Server Record",
-				fmt.Sprintf("Changing the name of server record %s failed; nothing was changed.", state.ID.ValueString()), err)
+	if renamed || reregister {
+		server, ok := r.putDeclaredKey(ctx, state, plan.Name, reregister, &resp.Diagnostics)
+		if !ok {
 			return
 		}
-		plan.applyServer(server, r.data.registryURL)
+		plan.applyServer(server, plan.RegistryURL.ValueString())
+		if declared, ok := state.declaredKey(); ok {
+			plan.DIDKey, plan.KeyID = types.StringValue(declared.DIDKey), types.StringValue(declared.KeyID)
+		}
 	}
 	plan.refreshEnv()
-	if plan.BadgeJTI.IsUnknown() {
-		// The plan asked for a new badge: another domain, or issue_badge
-		// turned on.
+	if wantBadge {
 		r.issueFirstBadge(ctx, &plan, &resp.Diagnostics)
 	}
 	r.save(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
@@ -262,22 +264,34 @@ func (r *serverIdentityResource) Delete(ctx context.Context, req resource.Delete
 		tflog.Info(ctx, "Leaving server record in place: it was not created by this resource", map[string]any{"server_id": id})
 		return
 	}
+	if r.movedFrom(state) {
+		// The record lives at another registry. Forget it here only when the
+		// provider's URL is a registry: a mistyped URL must not cost the key.
+		if err := r.data.client.ServesRegistry(ctx); err != nil {
+			addNotProven(&resp.Diagnostics, id, r.data.registryURL, &registry.NotProvenError{ID: id, Reason: registry.UnprovenWrongBase,
+				Detail: fmt.Sprintf("the identity is registered at %s and the provider points at %s, which does not serve a registry's key set",
+					state.RegistryURL.ValueString(), r.data.registryURL), Err: err})
+			return
+		}
+		resp.Diagnostics.AddWarning("Server Record Left in Place",
+			fmt.Sprintf("Server record %s is registered at %s, but the provider now points at %s, so it was not deleted. "+
+				"It is removed from this state only; delete it at %s if it is no longer needed.",
+				id, state.RegistryURL.ValueString(), r.data.registryURL, state.RegistryURL.ValueString()))
+		return
+	}
 	// The key check reads through the batched reader: a destroy of N
 	// identities then costs N deletes, not N reads as well.
-	server, err := r.data.reader.GetServer(ctx, id)
+	server, gone, diags := r.readRecord(ctx, state)
 	r.data.reader.Forget(id)
-	if registry.IsNotFound(err) {
-		return
+	resp.Diagnostics.Append(diags...)
+	if gone || resp.Diagnostics.HasError() {
+		return // already deleted (proven), or nothing deleted and state kept
 	}
-	if err != nil {
-		addRegistryError(&resp.Diagnostics, "Unable to Delete Server Identity",
-			fmt.Sprintf("Reading server record %s before deleting it failed; nothing was deleted.", id), err)
-		return
-	}
-	if !sameKey(server, state.PublicKeyPEM.ValueString()) {
+	if same, known := holdsKey(server, state.PublicKeyPEM.ValueString()); !same || !known {
 		resp.Diagnostics.AddWarning("Server Record Left in Place",
-			fmt.Sprintf("Server record %s now holds another key than this resource's (a replacement with create_before_destroy, "+
-				"or a rotation made elsewhere), so it was not deleted. It is removed from this state only.", id))
+			fmt.Sprintf("Server record %s holds another key than this resource's, or the registry did not say which key it holds "+
+				"(a replacement with create_before_destroy, or a rotation made elsewhere), so it was not deleted. It is removed "+
+				"from this state only.", id))
 		return
 	}
 	if err := r.data.client.DeleteServer(ctx, id); err != nil && !registry.IsNotFound(err) {
@@ -338,10 +352,7 @@ func (r *serverIdentityResource) register(ctx context.Context, plan serverIdenti
 		server, err := r.data.client.RegisterKey(ctx, id, registry.RegisterKeyRequest{DID: pub.DIDKey, PublicKey: pub.PEM, Name: plan.Name.ValueString()})
 		switch {
 		case registry.IsNotFound(err):
-			diags.AddAttributeError(path.Root("server_id"), "Server Record Not Found",
-				fmt.Sprintf("No server record with id %s exists in the registry for this API key's organisation. Create it in the "+
-					"CapiscIO dashboard first, check that api_key belongs to the same organisation, or remove server_id to let "+
-					"the provider create a record.", id))
+			addGivenRecordNotFound(ctx, r.data.client, &diags, id, err)
 		case err != nil:
 			addRegistryError(&diags, "Unable to Register Server Key", fmt.Sprintf("Registering the key on server record %s failed.", id), err)
 		}
@@ -359,6 +370,111 @@ func (r *serverIdentityResource) register(ctx context.Context, plan serverIdenti
 		addRegistryError(&diags, "Unable to Create Server Record", "Creating a server record in the registry failed; nothing was created.", err)
 	}
 	return server, true, diags, err
+}
+
+// readRecord reads the identity's record for Read and Delete. gone is true
+// only when the registry proves the record was deleted (registry.ProveGone);
+// a 404 it cannot prove is an error that names the likely cause, and state
+// stays as it is. A nil server with no error means the provider now points
+// at another registry, proven to be one, that does not serve the same record
+// with the same DID: the identity stays in state and ModifyPlan plans a new
+// one there.
+func (r *serverIdentityResource) readRecord(ctx context.Context, state serverIdentityModel) (server *registry.Server, gone bool, diags diag.Diagnostics) {
+	id := state.ID.ValueString()
+	moved := r.movedFrom(state)
+	server, err := r.data.reader.GetServer(ctx, id)
+	switch {
+	case err == nil && moved && server.DID != state.DID.ValueString():
+		return nil, false, nil // same id, another registry
+	case err == nil:
+		return server, false, nil
+	case registry.IsNotFound(err):
+		if perr := r.data.client.ProveGone(ctx, id, err); perr != nil {
+			addNotProven(&diags, id, r.data.registryURL, perr)
+			return nil, false, diags
+		}
+		if moved {
+			// Absent from another registry: no evidence about the one it
+			// lives in.
+			tflog.Info(ctx, "The provider's registry does not hold this server record; keeping it in state", map[string]any{"server_id": id})
+			return nil, false, nil
+		}
+		return nil, true, nil
+	}
+	addRegistryError(&diags, "Unable to Read Server Identity",
+		fmt.Sprintf("Reading server record %s from the registry failed; the identity stays in state as it was.", id), err)
+	return nil, false, diags
+}
+
+// movedFrom reports whether the provider now points at another registry
+// address than the one the identity was registered with. (An imported
+// identity has none yet: it is read from the provider's.)
+func (r *serverIdentityResource) movedFrom(state serverIdentityModel) bool {
+	was := state.RegistryURL.ValueString()
+	return was != "" && !registry.SameRegistryURL(was, r.data.registryURL)
+}
+
+// putDeclaredKey registers this resource's key on its record again (PUT with
+// the same key is idempotent), with the planned name; reregister says whether
+// the record held another key, for the error text.
+func (r *serverIdentityResource) putDeclaredKey(ctx context.Context, state serverIdentityModel, name types.String, reregister bool, diags *diag.Diagnostics) (*registry.Server, bool) {
+	declared, ok := state.declaredKey()
+	if !ok {
+		diags.AddError("Unable to Update Server Identity", "The identity's public_key_pem in state is not readable. This is always a bug in the provider; please report it.")
+		return nil, false
+	}
+	id := state.ID.ValueString()
+	tflog.Debug(ctx, "Registering the identity's key on its record", map[string]any{"server_id": id, "did_key": declared.DIDKey, "key_drift": reregister})
+	server, err := r.data.client.RegisterKey(ctx, id, registry.RegisterKeyRequest{DID: declared.DIDKey, PublicKey: declared.PEM, Name: name.ValueString()})
+	if err != nil {
+		what := fmt.Sprintf("Changing the name of server record %s failed; nothing was changed.", id)
+		if reregister {
+			what = fmt.Sprintf("Registering this identity's key on server record %s again failed; the record still holds the other key.", id)
+		}
+		addRegistryError(diags, "Unable to Update Server Record", what, err)
+		return nil, false
+	}
+	return server, true
+}
+
+// addGivenRecordNotFound reports a 404 for a record given by server_id,
+// naming what the registry can tell: another organisation's record, a wrong
+// registry URL, or no such record.
+func addGivenRecordNotFound(ctx context.Context, c *registry.Client, diags *diag.Diagnostics, id string, notFound error) {
+	perr := c.ProveGone(ctx, id, notFound)
+	np, _ := registry.IsNotProven(perr)
+	switch {
+	case np != nil && np.Reason == registry.UnprovenOtherOrganisation:
+		diags.AddAttributeError(path.Root("server_id"), "Server Record Belongs to Another Organisation",
+			fmt.Sprintf("Server record %s exists, but not in the organisation of the provider's API key. Use an API key of the "+
+				"record's organisation (api_key or %s).", id, EnvAPIKey))
+	case np != nil && np.Reason == registry.UnprovenWrongBase:
+		diags.AddAttributeError(path.Root("server_id"), "Server Record Not Found",
+			fmt.Sprintf("Server record %s was not found, and the registry URL looks wrong: %s. Check registry_url (or %s).",
+				id, np.Detail, EnvRegistryURL))
+	default:
+		diags.AddAttributeError(path.Root("server_id"), "Server Record Not Found",
+			fmt.Sprintf("No server record with id %s exists in the registry. Create it in the CapiscIO dashboard first, or "+
+				"remove server_id to let the provider create a record.", id))
+	}
+}
+
+// addNotProven reports a 404 that is not proof of deletion. State is kept:
+// it is where a generated key lives.
+func addNotProven(diags *diag.Diagnostics, id, registryURL string, err error) {
+	advice := "Run the command again when the registry is reachable."
+	if np, ok := registry.IsNotProven(err); ok {
+		switch np.Reason {
+		case registry.UnprovenWrongBase:
+			advice = fmt.Sprintf("Check the provider's registry_url (or %s): it must be the registry's base URL, such as %s, "+
+				"with no path like /v1 at its end.", EnvRegistryURL, registry.DefaultBaseURL)
+		case registry.UnprovenOtherOrganisation:
+			advice = fmt.Sprintf("Check the provider's api_key (or %s): it must belong to the organisation that owns the record.", EnvAPIKey)
+		}
+	}
+	diags.AddError("Server Record Not Confirmed Deleted",
+		fmt.Sprintf("The registry at %s answered not found for server record %s, but that does not prove the record was "+
+			"deleted, so the identity (and any key it holds) stays in state unchanged. %s\n\n%s", registryURL, id, advice, err))
 }
 
 // resolvePending finishes a create whose outcome was unknown: the same

@@ -81,7 +81,11 @@ func (m *serverIdentityModel) applyServer(s *registry.Server, registryURL string
 	m.ServerID = types.StringValue(s.ID)
 	m.DID = types.StringValue(s.DID)
 	m.Name = types.StringValue(s.Name)
-	m.Status = stringOrNull(s.Status)
+	// A record the registry answered for, without a status, is not disabled.
+	m.Status = types.StringValue(registry.StatusActive)
+	if s.Status != "" {
+		m.Status = types.StringValue(s.Status)
+	}
 	m.RegistryURL = types.StringValue(registryURL)
 	if m.Domain.IsUnknown() {
 		m.Domain = types.StringNull()
@@ -162,6 +166,47 @@ func (m *serverIdentityModel) refreshEnv() {
 	m.Env = stringMap(env)
 }
 
+// refreshFrom updates state from the registry's record in Read (registryURL
+// is the address the record was read from) and returns what the next plan
+// must explain (nil when nothing).
+//
+// did_key and key_id describe the key the record holds; public_key_pem stays
+// this resource's own key. When another key was registered on the record
+// (key drift), the two differ, and the plan registers this resource's key
+// again: a diff on did_key and key_id, no replacement, no new record.
+func (m *serverIdentityModel) refreshFrom(s *registry.Server, registryURL string) *driftInfo {
+	var drift driftInfo
+	registered, known := registeredPublic(s)
+	switch {
+	case m.PublicKeyPEM.IsNull():
+		// Imported: adopt the registered key as this resource's key.
+		if known {
+			t := keyTimeOf(s)
+			m.applyKey(newKey{pub: registered, created: t, serial: t.UnixMilli()})
+		}
+	case known:
+		m.DIDKey, m.KeyID = types.StringValue(registered.DIDKey), types.StringValue(registered.KeyID)
+		if declared, ok := m.declaredKey(); ok && !declared.Key.Equal(registered.Key) {
+			drift.KeyChanged, drift.KeyChangedAt = true, formatTime(s.KeyUpdatedAt)
+		}
+	}
+	if s.Status == registry.StatusDisabled {
+		drift.Disabled = true
+		if s.DisabledAt != nil {
+			drift.DisabledAt = formatTime(*s.DisabledAt)
+		}
+	}
+	m.applyServer(s, registryURL)
+	if m.ReadyForRotation.IsNull() {
+		m.ReadyForRotation = types.BoolValue(false)
+	}
+	m.refreshEnv()
+	if drift == (driftInfo{}) {
+		return nil
+	}
+	return &drift
+}
+
 // copyComputedFrom carries the computed attributes of state into a plan whose
 // values are unknown, before an in-place update fills what changed.
 func (m *serverIdentityModel) copyComputedFrom(s serverIdentityModel) {
@@ -198,19 +243,37 @@ func (m serverIdentityModel) equal(o serverIdentityModel) bool {
 	return true
 }
 
-// sameKey reports whether the registry's record holds the key of pemText.
-func sameKey(s *registry.Server, pemText string) bool {
+// registeredPublic describes the key the registry's record holds; ok is
+// false when the reply does not say (some registries send only id and did)
+// or says it unreadably.
+func registeredPublic(s *registry.Server) (keys.Public, bool) {
+	pub, err := registeredKey(s)
+	if err != nil || pub == nil {
+		return keys.Public{}, false
+	}
+	desc, err := keys.DescribePublic(pub)
+	return desc, err == nil
+}
+
+// holdsKey reports whether the registry's record holds the key of pemText;
+// known is false when the reply does not say which key the record holds.
+func holdsKey(s *registry.Server, pemText string) (same, known bool) {
 	ours, err := keys.ParsePublicPEM(pemText)
+	theirs, ok := registeredPublic(s)
+	if err != nil || !ok {
+		return false, false
+	}
+	return ours.Equal(theirs.Key), true
+}
+
+// declaredKey describes this resource's own key, the one in public_key_pem.
+func (m *serverIdentityModel) declaredKey() (keys.Public, bool) {
+	pub, err := keys.ParsePublicPEM(m.PublicKeyPEM.ValueString())
 	if err != nil {
-		return false
+		return keys.Public{}, false
 	}
-	if theirs, err := keys.ParsePublicPEM(s.PublicKey); err == nil {
-		return ours.Equal(theirs)
-	}
-	if s.DIDKey != "" {
-		return s.DIDKey == keys.DIDKey(ours)
-	}
-	return false
+	desc, err := keys.DescribePublic(pub)
+	return desc, err == nil
 }
 
 // keyTimeOf is when the record's current key was registered, as far as the
@@ -222,6 +285,13 @@ func keyTimeOf(s *registry.Server) time.Time {
 		}
 	}
 	return time.Unix(0, 0)
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func stringOrNull(s string) types.String {

@@ -9,62 +9,28 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/duration"
-	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
 // Planning: what ModifyPlan adds to the framework's plan. Read cannot ask for
-// a replacement or explain a change, so it records what it found in private
-// state (driftInfo) and ModifyPlan turns that into a plan and a warning.
+// a change or explain one, so it records in state what the registry holds
+// (did_key, key_id, status) and in private state when it happened
+// (driftInfo); ModifyPlan turns that into a plan and a warning.
+//
+// What each kind of drift does:
+//
+//	record deleted (proven)     Read removes the identity; the plan creates a new one
+//	another key registered      in-place update: this resource's key is registered again
+//	record disabled             nothing: a warning with the two ways forward
+//	registry_url respelled      nothing (URLs are compared canonical)
+//	registry_url alias          nothing, once a refresh finds the same record and key there
+//	another registry            replacement: a new identity there; the old record is left
 
-// Drift kinds recorded by Read.
-const (
-	driftKeyChanged = "key_changed"
-	driftDisabled   = "disabled"
-)
-
-// same reports whether two drift records are the same (both may be nil).
-func (d *driftInfo) same(o *driftInfo) bool {
-	if d == nil || o == nil {
-		return d == o
-	}
-	return *d == *o
-}
-
-// refreshFrom updates state from the registry's record in Read and returns
-// the drift the next plan must act on (nil when none).
-func (m *serverIdentityModel) refreshFrom(s *registry.Server, registryURL string) *driftInfo {
-	var drift *driftInfo
-	if m.PublicKeyPEM.IsNull() {
-		// Imported: adopt the registered key as this resource's key.
-		if pub, err := keys.ParsePublicPEM(s.PublicKey); err == nil {
-			if desc, err := keys.DescribePublic(pub); err == nil {
-				t := keyTimeOf(s)
-				m.applyKey(newKey{pub: desc, created: t, serial: t.UnixMicro()})
-			}
-		}
-	} else if !sameKey(s, m.PublicKeyPEM.ValueString()) {
-		drift = &driftInfo{Kind: driftKeyChanged, Since: formatTime(s.KeyUpdatedAt)}
-	}
-	if drift == nil && s.Status == registry.StatusDisabled {
-		drift = &driftInfo{Kind: driftDisabled}
-	}
-	if m.RegistryURL.IsNull() {
-		m.RegistryURL = types.StringValue(registryURL)
-	}
-	m.applyServer(s, m.RegistryURL.ValueString())
-	if m.ReadyForRotation.IsNull() {
-		m.ReadyForRotation = types.BoolValue(false)
-	}
-	m.refreshEnv()
-	return drift
-}
-
-// ModifyPlan fills values known at plan time (registry_url, the derived
-// domain, id from server_id) and turns drift found by Read into a plan with
-// a reason, since Read itself cannot ask for one.
+// ModifyPlan fills values known at plan time (registry_url, id and did from
+// server_id) and plans what drift found by Read calls for.
 func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroy, or the provider is not configured yet (validate)
@@ -91,20 +57,14 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	plan.Domain = planDomain(configDomain, state, r.data.registryURL)
-	if !state.RegistryURL.IsNull() && !state.RegistryURL.Equal(plan.RegistryURL) {
-		resp.RequiresReplace.Append(path.Root("registry_url"))
-		plan.markKeyUnknown()
-	}
-	if reason := driftReason(priv.Drift, state.ID.ValueString()); reason != "" {
-		resp.Diagnostics.AddWarning("Server Identity Will Be Replaced", reason)
-		resp.RequiresReplace.Append(path.Root("public_key_pem"))
-		plan.markKeyUnknown()
-	}
+	r.planRegistryURL(state, &plan, &resp.RequiresReplace, &resp.Diagnostics)
 	r.planRotation(state, &plan, &resp.RequiresReplace, &resp.Diagnostics)
 	// What follows plans an in-place update. When the plan replaces the
 	// identity instead (here or through an argument's plan modifier, which
 	// this method does not see), Terraform plans the new object in a second
 	// call without prior state, and these values are not used.
+	planKeyDrift(state, &plan, priv.Drift, &resp.Diagnostics)
+	warnDisabled(state, priv.Drift, &resp.Diagnostics)
 	if plan.Status.IsUnknown() {
 		// Only a refresh learns the status. UseStateForUnknown keeps it, but
 		// not a null one (a state upgraded from version 0 before its first
@@ -127,10 +87,14 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 }
 
 // planCreate fills the plan of a new identity with what is known before
-// apply.
+// apply. On a record given by server_id the DID is the record's and stays
+// through every rotation, so it is read from the registry and known in the
+// plan (a -replace shows the DID unchanged); a record that does not exist is
+// reported now, on server_id, rather than at apply.
 func (r *serverIdentityResource) planCreate(ctx context.Context, req resource.ModifyPlanRequest, plan *serverIdentityModel, configDomain types.String, diags *diag.Diagnostics) {
 	if !plan.ServerID.IsUnknown() && !plan.ServerID.IsNull() {
 		plan.ID = plan.ServerID
+		r.planGivenRecord(ctx, plan, diags)
 	}
 	if configDomain.IsNull() {
 		plan.Domain = types.StringNull()
@@ -139,6 +103,87 @@ func (r *serverIdentityResource) planCreate(ctx context.Context, req resource.Mo
 	keyConfig, d := withWriteOnlyKey(ctx, *plan, req.Config)
 	diags.Append(d...)
 	plan.planNewKey(keyConfig)
+}
+
+// planGivenRecord reads the record a new identity registers its key on. Only
+// a proven absence is an error; any other failure leaves the DID unknown and
+// the apply reports what it meets.
+func (r *serverIdentityResource) planGivenRecord(ctx context.Context, plan *serverIdentityModel, diags *diag.Diagnostics) {
+	ctx = maskSecrets(ctx, r.data.client)
+	id := plan.ServerID.ValueString()
+	server, err := r.data.reader.GetServer(ctx, id)
+	switch {
+	case err == nil:
+		plan.DID = types.StringValue(server.DID)
+	case registry.IsNotFound(err):
+		addGivenRecordNotFound(ctx, r.data.client, diags, id, err)
+	default:
+		tflog.Debug(ctx, "Reading the given server record at plan time failed; its DID is known after apply", map[string]any{"server_id": id, "error": err.Error()})
+	}
+}
+
+// planRegistryURL keeps the registry_url of state when the provider names
+// the same address in another spelling, and plans a replacement when it
+// names another registry. (An alias, such as localhost for 127.0.0.1, was
+// already followed by Read when the record there is the same.)
+func (r *serverIdentityResource) planRegistryURL(state serverIdentityModel, plan *serverIdentityModel, requiresReplace *path.Paths, diags *diag.Diagnostics) {
+	if !r.movedFrom(state) {
+		if !state.RegistryURL.IsNull() {
+			plan.RegistryURL = state.RegistryURL
+		}
+		return
+	}
+	diags.AddWarning("Server Identity Moves to Another Registry",
+		fmt.Sprintf("Server record %s is registered at %s, and the provider now points at %s, which does not serve that record "+
+			"with this identity's key. This plan creates a new identity there. The record at %s is left in place: delete it "+
+			"there if it is no longer needed. If both URLs reach the same registry, check that the record still exists there "+
+			"and run terraform plan again.", state.ID.ValueString(), state.RegistryURL.ValueString(), r.data.registryURL,
+			state.RegistryURL.ValueString()))
+	requiresReplace.Append(path.Root("registry_url"))
+	plan.markKeyUnknown()
+}
+
+// planKeyDrift plans the registration of this resource's key again when the
+// record holds another one: did_key and key_id go back to public_key_pem's.
+func planKeyDrift(state serverIdentityModel, plan *serverIdentityModel, drift *driftInfo, diags *diag.Diagnostics) {
+	declared, ok := state.declaredKey()
+	if !ok || state.DIDKey.ValueString() == declared.DIDKey {
+		return
+	}
+	plan.DIDKey, plan.KeyID = types.StringValue(declared.DIDKey), types.StringValue(declared.KeyID)
+	if plan.IssueBadge.ValueBool() {
+		plan.BadgeJTI, plan.BadgeExpiresAt = types.StringUnknown(), types.StringUnknown()
+	}
+	when := "at a time the registry did not say"
+	if drift != nil && drift.KeyChangedAt != "" {
+		when = "at " + drift.KeyChangedAt
+	}
+	diags.AddWarning("Server Key Will Be Registered Again",
+		fmt.Sprintf("Server record %s now holds another key (%s, registered %s) than this identity's (%s): someone, or a runtime that "+
+			"lost its key and made a new one, registered it outside Terraform. This apply registers this identity's key on the same "+
+			"record again: the record and its DID %s stay, and the registry revokes the badges of the other key, so servers that "+
+			"use that key lose their badges until they get this identity's key. To keep the other key instead, import it: remove "+
+			"this identity from state (terraform state rm) and import the record.",
+			state.ID.ValueString(), state.DIDKey.ValueString(), when, declared.DIDKey, state.DID.ValueString()))
+}
+
+// warnDisabled explains a disabled record. Terraform neither replaces nor
+// re-enables it: an operator disabled it, and that stands until they say.
+func warnDisabled(state serverIdentityModel, drift *driftInfo, diags *diag.Diagnostics) {
+	if state.Status.ValueString() != registry.StatusDisabled {
+		return
+	}
+	when := ""
+	if drift != nil && drift.DisabledAt != "" {
+		when = " at " + drift.DisabledAt
+	}
+	diags.AddWarning("Server Record Disabled",
+		fmt.Sprintf("Server record %s (%s) was disabled in the registry%s, so it gets no badges and verifiers reject it. "+
+			"Terraform does not replace it or enable it again: an operator disabled it. Two ways forward: enable the record "+
+			"again in the CapiscIO dashboard (or POST /v1/sdk/servers/%s/enable) and refresh; or rotate with terraform apply "+
+			"-replace=<address>, which gives a record this provider created a new record and DID, and a record given by "+
+			"server_id a new key (it stays disabled until enabled).",
+			state.ID.ValueString(), state.DID.ValueString(), when, state.ID.ValueString()))
 }
 
 // planDomain plans domain for an existing identity. Unset means the default
@@ -154,22 +199,6 @@ func planDomain(config types.String, state serverIdentityModel, registryURL stri
 		return state.Domain
 	}
 	return types.StringNull()
-}
-
-func driftReason(d *driftInfo, id string) string {
-	if d == nil {
-		return ""
-	}
-	switch d.Kind {
-	case driftKeyChanged:
-		return "Server record " + id + " now holds another key than the one in Terraform state (it was rotated outside Terraform). " +
-			"This apply generates and registers a new key so that state and registry agree again."
-	case driftDisabled:
-		return "Server record " + id + " is disabled in the registry, so it cannot get badges. This apply replaces the identity " +
-			"with a new key. To keep the current key instead, enable the record in the CapiscIO dashboard and refresh."
-	default:
-		return ""
-	}
 }
 
 // rotationDue reports whether the key in state is older than rotate_after.
@@ -205,11 +234,4 @@ func (r *serverIdentityResource) planRotation(state serverIdentityModel, plan *s
 	requiresReplace.Append(path.Root("ready_for_rotation"))
 	plan.ReadyForRotation = types.BoolUnknown()
 	plan.markKeyUnknown()
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }

@@ -46,13 +46,25 @@ type pendingCreate struct {
 	Name           string `json:"n,omitempty"`
 }
 
-// driftInfo is a difference between state and the registry that Read saw
-// and ModifyPlan explains.
+// driftInfo is what Read saw in the registry that ModifyPlan explains: the
+// times state has no attribute for. It is written only while there is drift.
 type driftInfo struct {
-	// Kind is one of the drift* constants.
-	Kind string `json:"k"`
-	// Since is when the registry says it happened (RFC 3339), if it says.
-	Since string `json:"s,omitempty"`
+	// KeyChanged: the record holds another key than this resource's.
+	KeyChanged bool `json:"k,omitempty"`
+	// KeyChangedAt is when that key was registered (RFC 3339), if known.
+	KeyChangedAt string `json:"ka,omitempty"`
+	// Disabled: the record is disabled.
+	Disabled bool `json:"x,omitempty"`
+	// DisabledAt is when it was disabled (RFC 3339), if known.
+	DisabledAt string `json:"xa,omitempty"`
+}
+
+// same reports whether two drift records are the same (both may be nil).
+func (d *driftInfo) same(o *driftInfo) bool {
+	if d == nil || o == nil {
+		return d == o
+	}
+	return *d == *o
 }
 
 // legacyPrivateState is the private state the first versions wrote.
@@ -130,9 +142,8 @@ func getPrivate(ctx context.Context, p privateGetter) (privateState, diag.Diagno
 		if legacy.Pending != nil && ps.Pending == nil {
 			ps.Pending = &pendingCreate{IdempotencyKey: legacy.Pending.IdempotencyKey, Name: legacy.Pending.Name}
 		}
-		if legacy.Drift != "" && ps.Drift == nil {
-			ps.Drift = &driftInfo{Kind: legacy.Drift}
-		}
+		// Version 0's drift marker asked for a replacement; version 1 reads
+		// drift again on the next refresh, so it is dropped.
 	}
 	return ps, diags
 }

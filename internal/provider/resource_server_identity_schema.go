@@ -82,7 +82,8 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 			"external_public_key_pem": schema.StringAttribute{
 				MarkdownDescription: "Register a key generated elsewhere (a KMS, an HSM, the CLI): the SPKI PEM of an Ed25519 " +
 					"public key. No private key is ever in state. Changing it to another key forces a new identity; " +
-					"reformatting the same key does not. Conflicts with `private_key_wo`.",
+					"another spelling of the same key (CRLF line breaks, the one-line `\\n` form) is an in-place change of this " +
+					"argument only, which calls no registry. Conflicts with `private_key_wo`.",
 				Optional: true,
 				Validators: []validator.String{
 					publicKeyPEMValidator(),
@@ -215,8 +216,9 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 			"key_serial": schema.Int64Attribute{
 				MarkdownDescription: "Integer that is new with every new key of this resource, larger than the key " +
 					"before, and fixed otherwise. Use it as `secret_string_wo_version`, `secret_data_wo_version` or " +
-					"`data_wo_revision` so secret stores pick up a rotated key. It is its own number (today the microseconds " +
-					"of the key's creation, kept strictly increasing), not a time to compute with: use `key_created_at`.",
+					"`data_wo_revision` so secret stores pick up a rotated key. It is its own number (today the unix " +
+					"milliseconds of the key's creation, raised above any serial seen before), not a time to compute with: " +
+					"use `key_created_at`.",
 				Computed:      true,
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},

@@ -3,15 +3,18 @@ package provider
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
@@ -215,56 +218,147 @@ func TestServerIdentity_DriftRecordDeleted(t *testing.T) {
 	})
 }
 
+// TestServerIdentity_DriftKeyChanged: another key registered on the record
+// out of band (a runtime that lost its key and made a new one) is mended in
+// place in every custody mode: the plan is an update that registers this
+// identity's key again on the same record, the DID stays, and no record is
+// created or left behind.
 func TestServerIdentity_DriftKeyChanged(t *testing.T) {
+	k1 := newTestKey(t)
+	modes := map[string]struct {
+		body string
+		vars func() config.Variables
+	}{
+		"generate": {},
+		"external": {body: fmt.Sprintf("external_public_key_pem = %q", k1.PEM)},
+		"write-only": {
+			body: "private_key_wo = var.key\n  private_key_wo_version = 1",
+			// A new key in every run, as ephemeral.capiscio_server_key gives:
+			// the declared key is the one in state, not this run's value.
+			vars: func() config.Variables {
+				return config.Variables{"key": config.StringVariable(newTestKey(t).PrivatePEM)}
+			},
+		},
+	}
+	for name, m := range modes {
+		t.Run(name, func(t *testing.T) {
+			reg := testRegistry(t)
+			rogue := newTestKey(t)
+			cfg := testIdentityConfig(reg, m.body)
+			if m.vars != nil {
+				cfg += "variable \"key\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n"
+			}
+			var vars config.Variables
+			if m.vars != nil {
+				vars = m.vars()
+			}
+			var id, did, declared string
+			sameDID := statecheck.CompareValue(compare.ValuesSame())
+			unitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testProviderFactories(nil),
+				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+				CheckDestroy:             checkNoServers(reg),
+				Steps: []resource.TestStep{
+					{
+						Config: cfg, ConfigVariables: vars,
+						ConfigStateChecks: []statecheck.StateCheck{
+							capture(testAddr, "id", &id), capture(testAddr, "did", &did), capture(testAddr, "did_key", &declared),
+							sameDID.AddStateValue(testAddr, tfjsonpath.New("did")),
+						},
+					},
+					{
+						PreConfig: func() {
+							resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+id, registry.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM})
+							if resp.StatusCode != http.StatusOK {
+								t.Fatalf("out-of-band key change: HTTP %d %s", resp.StatusCode, body)
+							}
+						},
+						Config: cfg, ConfigVariables: varsAgain(m.vars),
+						ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+							plancheck.ExpectResourceAction(testAddr, plancheck.ResourceActionUpdate),
+							plancheck.ExpectKnownValue(testAddr, tfjsonpath.New("did_key"), knownvalueFrom(&declared)),
+							plancheck.ExpectKnownValue(testAddr, tfjsonpath.New("did"), knownvalueFrom(&did)),
+						}},
+						ConfigStateChecks: []statecheck.StateCheck{
+							sameDID.AddStateValue(testAddr, tfjsonpath.New("did")),
+							checkAttrs(testAddr, func(a map[string]any) error {
+								s, code := registryGet(t, reg, id)
+								switch {
+								case str(a, "id") != id:
+									return fmt.Errorf("the identity moved to record %s, want %s", str(a, "id"), id)
+								case code != http.StatusOK || s.DIDKey != declared || str(a, "did_key") != declared:
+									return fmt.Errorf("record %s holds %s (HTTP %d), state did_key %s; want the declared %s", id, s.DIDKey, code, str(a, "did_key"), declared)
+								}
+								return checkRecordCount(reg, 1)
+							}),
+						},
+					},
+					{
+						// Mended: nothing more to do.
+						Config: cfg, ConfigVariables: varsAgain(m.vars),
+						ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+					},
+				},
+			})
+		})
+	}
+}
+
+// varsAgain gives a step fresh variables (a new ephemeral key per run), or none.
+func varsAgain(f func() config.Variables) config.Variables {
+	if f == nil {
+		return nil
+	}
+	return f()
+}
+
+// knownvalueFrom checks a string against a value captured by an earlier step.
+func knownvalueFrom(p *string) knownvalue.Check { return lazyExact{p} }
+
+type lazyExact struct{ p *string }
+
+func (c lazyExact) CheckValue(v any) error { return knownvalue.StringExact(*c.p).CheckValue(v) }
+func (c lazyExact) String() string         { return *c.p }
+
+// checkRecordCount asserts how many records the dev organisation holds.
+func checkRecordCount(reg *registrytest.Registry, want int) error {
+	resp, body := regDo(reg, http.MethodGet, "/v1/sdk/servers?limit=1000", nil)
+	var env registry.Envelope[[]registry.Server]
+	if resp.StatusCode != http.StatusOK || jsonUnmarshal(body, &env) != nil {
+		return fmt.Errorf("listing records: HTTP %d", resp.StatusCode)
+	}
+	if len(env.Data) != want {
+		return fmt.Errorf("the registry holds %d records, want %d", len(env.Data), want)
+	}
+	return nil
+}
+
+// TestServerIdentity_DriftDisabled: a record an operator disabled is neither
+// replaced nor enabled again: the plan changes nothing (it warns, which the
+// CLI-level TestDrift_PlanMessages checks), status says disabled, and the
+// record stays disabled until the operator enables it.
+func TestServerIdentity_DriftDisabled(t *testing.T) {
 	reg := testRegistry(t)
 	var id string
-	rogue, err := keys.NewMaterial(nil)
-	if err != nil {
-		t.Fatal(err)
+	sameKey := statecheck.CompareValue(compare.ValuesSame())
+	recordStatus := func(want string) statecheck.StateCheck {
+		return checkAttrs(testAddr, func(a map[string]any) error {
+			if s, code := registryGet(t, reg, id); code != http.StatusOK || s.Status != want {
+				return fmt.Errorf("record %s status %q (HTTP %d), want %q", id, s.Status, code, want)
+			}
+			return checkRecordCount(reg, 1)
+		})
 	}
 	unitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories(nil),
 		Steps: []resource.TestStep{
 			{
-				Config:            testIdentityConfig(reg, ``),
-				ConfigStateChecks: []statecheck.StateCheck{capture(testAddr, "id", &id)},
-			},
-			{
-				PreConfig: func() {
-					resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+id, registry.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM})
-					if resp.StatusCode != http.StatusOK {
-						t.Fatalf("out-of-band key change: HTTP %d %s", resp.StatusCode, body)
-					}
-				},
 				Config: testIdentityConfig(reg, ``),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction(testAddr, plancheck.ResourceActionReplace),
-				}},
 				ConfigStateChecks: []statecheck.StateCheck{
-					checkIdentityConsistent(reg, testAddr),
-					checkAttrs(testAddr, func(a map[string]any) error {
-						// The old record held the rogue key, so destroy left it alone.
-						s, code := registryGet(t, reg, id)
-						if code != http.StatusOK || s.DIDKey != rogue.DIDKey {
-							return fmt.Errorf("record %s holding another key was touched (HTTP %d)", id, code)
-						}
-						return nil
-					}),
+					capture(testAddr, "id", &id),
+					sameKey.AddStateValue(testAddr, tfjsonpath.New("did_key")),
+					statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("status"), knownvalue.StringExact("active")),
 				},
-			},
-		},
-	})
-}
-
-func TestServerIdentity_DriftDisabled(t *testing.T) {
-	reg := testRegistry(t)
-	var id string
-	unitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testProviderFactories(nil),
-		Steps: []resource.TestStep{
-			{
-				Config:            testIdentityConfig(reg, ``),
-				ConfigStateChecks: []statecheck.StateCheck{capture(testAddr, "id", &id)},
 			},
 			{
 				PreConfig: func() {
@@ -274,9 +368,96 @@ func TestServerIdentity_DriftDisabled(t *testing.T) {
 				},
 				Config: testIdentityConfig(reg, ``),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameKey.AddStateValue(testAddr, tfjsonpath.New("did_key")),
+					statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("status"), knownvalue.StringExact("disabled")),
+					recordStatus("disabled"),
+				},
+			},
+			{
+				PreConfig: func() {
+					if resp, body := regDo(reg, http.MethodPost, "/v1/sdk/servers/"+id+"/enable", nil); resp.StatusCode != http.StatusOK {
+						t.Fatalf("out-of-band enable: HTTP %d %s", resp.StatusCode, body)
+					}
+				},
+				Config: testIdentityConfig(reg, ``),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameKey.AddStateValue(testAddr, tfjsonpath.New("did_key")),
+					statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("status"), knownvalue.StringExact("active")),
+					recordStatus("active"),
+				},
+			},
+		},
+	})
+}
+
+// TestServerIdentity_RegistryURLAliases: the same registry reached as
+// localhost instead of 127.0.0.1, with another scheme case, a default port or
+// a trailing slash replaces nothing: the plan is empty and state follows the
+// URL the provider uses.
+func TestServerIdentity_RegistryURLAliases(t *testing.T) {
+	reg := testRegistry(t)
+	port := reg.URL[strings.LastIndex(reg.URL, ":")+1:]
+	withURL := func(u string) string {
+		return fmt.Sprintf(`
+provider "capiscio" {
+  registry_url = %[1]q
+  api_key      = %[2]q
+  max_retries  = 1
+}
+resource "capiscio_server_identity" "test" {}
+`, u, reg.APIKey)
+	}
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	sameKey := statecheck.CompareValue(compare.ValuesSame())
+	var steps []resource.TestStep
+	for i, u := range []string{reg.URL, "http://localhost:" + port, "HTTP://LOCALHOST:" + port + "/", reg.URL + "/"} {
+		step := resource.TestStep{
+			Config: withURL(u),
+			ConfigStateChecks: []statecheck.StateCheck{
+				sameID.AddStateValue(testAddr, tfjsonpath.New("id")),
+				sameKey.AddStateValue(testAddr, tfjsonpath.New("did_key")),
+				checkAttrs(testAddr, func(map[string]any) error { return checkRecordCount(reg, 1) }),
+			},
+		}
+		if i > 0 {
+			step.ConfigPlanChecks = resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+		}
+		steps = append(steps, step)
+	}
+	unitTest(t, resource.TestCase{ProtoV6ProviderFactories: testProviderFactories(nil), Steps: steps})
+}
+
+// TestServerIdentity_MovedToAnotherRegistry: pointing the provider at another
+// registry, proven to be one and without the record, plans a replacement: a
+// new identity there, and the record at the first registry is left in place.
+func TestServerIdentity_MovedToAnotherRegistry(t *testing.T) {
+	reg1, reg2 := testRegistry(t), testRegistry(t)
+	var id string
+	cfg := func(reg *registrytest.Registry) string { return testIdentityConfig(reg, ``) }
+	unitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories(nil),
+		Steps: []resource.TestStep{
+			{Config: cfg(reg1), ConfigStateChecks: []statecheck.StateCheck{capture(testAddr, "id", &id)}},
+			{
+				Config: cfg(reg2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(testAddr, plancheck.ResourceActionReplace),
 				}},
-				ConfigStateChecks: []statecheck.StateCheck{checkIdentityConsistent(reg, testAddr)},
+				ConfigStateChecks: []statecheck.StateCheck{
+					checkIdentityConsistent(reg2, testAddr),
+					checkAttrs(testAddr, func(map[string]any) error {
+						if _, code := registryGet(t, reg1, id); code != http.StatusOK {
+							return fmt.Errorf("the record at the first registry was deleted (HTTP %d); it must be left in place", code)
+						}
+						return nil
+					}),
+				},
 			},
 		},
 	})

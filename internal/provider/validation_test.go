@@ -62,7 +62,8 @@ provider "capiscio" {
 	}{
 		"registry_url ftp":          {providerWith(`registry_url = "ftp://registry.example.com"`), `registry_url[\s\S]*https://`},
 		"registry_url remote http":  {providerWith(`registry_url = "http://registry.example.com"`), `registry_url[\s\S]*loopback`},
-		"registry_url relative":     {providerWith(`registry_url = "registry.capisc.io"`), `registry_url`},
+		"registry_url relative":     {providerWith(`registry_url = "registry.capisc.io"`), `registry_url[\s\S]*no\s+scheme[\s\S]*https://registry.capisc.io`},
+		"registry_url host:port":    {providerWith(`registry_url = "localhost:8080"`), `registry_url[\s\S]*no\s+scheme[\s\S]*https://localhost:8080`},
 		"registry_url query":        {providerWith(`registry_url = "https://registry.capisc.io/?x=1"`), `registry_url[\s\S]*query`},
 		"registry_url fragment":     {providerWith(`registry_url = "https://registry.capisc.io/#top"`), `registry_url[\s\S]*fragment`},
 		"registry_url user info":    {providerWith(`registry_url = "https://u:p@registry.capisc.io"`), `registry_url[\s\S]*user info`},
@@ -113,8 +114,9 @@ provider "capiscio" {
 		"external bad base64":    {resourceWith(external(badBase64)), `external_public_key_pem[\s\S]*base64\s+body[\s\S]*does\s+not\s+decode`},
 		"external whitespace":    {resourceWith(external("  \n ")), `external_public_key_pem`},
 		"external oversized":     {resourceWith(external(k.PEM + repeat("A", 70000))), `external_public_key_pem`},
-		"rotate_after word":      {resourceWith(`rotate_after = "monthly"`), `rotate_after[\s\S]*duration`},
-		"rotate_after too short": {resourceWith(`rotate_after = "30s"`), `rotate_after[\s\S]*minimum`},
+		// The examples an error gives are valid values of the argument.
+		"rotate_after word":      {resourceWith(`rotate_after = "monthly"`), `rotate_after[\s\S]*duration[\s\S]*"90d"\s+or\s+"720h"`},
+		"rotate_after too short": {resourceWith(`rotate_after = "30s"`), `rotate_after[\s\S]*minimum[\s\S]*"90d"\s+or\s+"720h"`},
 		"rotate_after zero":      {resourceWith(`rotate_after = "0d"`), `rotate_after`},
 		"rotate_after empty":     {resourceWith(`rotate_after = ""`), `rotate_after`},
 	}
@@ -188,14 +190,44 @@ resource "capiscio_server_identity" "test" {}
 	})
 }
 
-// TestGivenRecordMissing says which id is missing and what to do.
+// TestGivenRecordMissing says, at plan time, which id is missing and what to
+// do; a record of another organisation is named as such.
 func TestGivenRecordMissing(t *testing.T) {
+	reg := testRegistry(t)
+	other := registryCreateWithKey(t, reg, reg.SecondOrgKey(t))
+	unitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories(nil),
+		Steps: []resource.TestStep{
+			{
+				Config:      testIdentityConfig(reg, `server_id = "550e8400-e29b-41d4-a716-446655440000"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`Server Record Not Found[\s\S]*550e8400-e29b-41d4-a716-446655440000[\s\S]*server_id`),
+			},
+			{
+				Config:      testIdentityConfig(reg, fmt.Sprintf(`server_id = %q`, other.ID)),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`Server Record Belongs to Another Organisation[\s\S]*` + other.ID),
+			},
+		},
+	})
+}
+
+// TestHTTPSToPlainHTTP: an https:// URL on the local registry's plain-http
+// port fails at once (no retries) and says to use http://.
+func TestHTTPSToPlainHTTP(t *testing.T) {
 	reg := testRegistry(t)
 	unitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories(nil),
 		Steps: []resource.TestStep{{
-			Config:      testIdentityConfig(reg, `server_id = "550e8400-e29b-41d4-a716-446655440000"`),
-			ExpectError: regexp.MustCompile(`Server Record Not Found[\s\S]*550e8400-e29b-41d4-a716-446655440000[\s\S]*server_id`),
+			Config: fmt.Sprintf(`
+provider "capiscio" {
+  registry_url = %q
+  api_key      = %q
+  max_retries  = 4
+}
+resource "capiscio_server_identity" "test" {}
+`, strings.Replace(reg.URL, "http://", "https://", 1), reg.APIKey),
+			ExpectError: regexp.MustCompile(`plain HTTP to an HTTPS request[\s\S]*http://[\s\S]*after 1 attempt`),
 		}},
 	})
 }

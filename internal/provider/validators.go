@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,11 +59,16 @@ func registryURLValidator() validator.String {
 }
 
 // durationValidator checks a duration string ("30s", "720h", "90d") within
-// [min, max]; a zero bound is no bound.
+// [min, max]; a zero bound is no bound. Its messages give examples that are
+// valid for these bounds.
 func durationValidator(minimum, maximum time.Duration) validator.String {
-	desc := "value must be a duration such as \"30s\", \"720h\" or \"90d\""
+	examples := durationExamples(minimum, maximum)
+	desc := "value must be a duration such as " + examples
 	if maximum > 0 {
 		desc += fmt.Sprintf(", at most %s", maximum)
+	}
+	if minimum > 0 {
+		desc += fmt.Sprintf(", at least %s", minimum)
 	}
 	return stringCheck{
 		summary:     "Invalid Duration",
@@ -70,15 +77,32 @@ func durationValidator(minimum, maximum time.Duration) validator.String {
 			d, err := duration.Parse(s)
 			switch {
 			case err != nil:
-				return err
+				return fmt.Errorf("%w; for example %s", err, examples)
 			case maximum > 0 && d > maximum:
-				return fmt.Errorf("%s is longer than the maximum of %s", s, maximum)
+				return fmt.Errorf("%s is longer than the maximum of %s; for example %s", s, maximum, examples)
 			case minimum > 0 && d < minimum:
-				return fmt.Errorf("%s is shorter than the minimum of %s", s, minimum)
+				return fmt.Errorf("%s is shorter than the minimum of %s; for example %s", s, minimum, examples)
 			}
 			return nil
 		},
 	}
+}
+
+// durationExamples lists two example durations within [min, max]: short ones
+// for a timeout, long ones for an argument with a floor (a rotation period).
+func durationExamples(minimum, maximum time.Duration) string {
+	candidates := []string{"30s", "2m", "720h", "90d"}
+	if minimum > 0 {
+		slices.Reverse(candidates)
+	}
+	var picked []string
+	for _, ex := range candidates {
+		d, _ := duration.Parse(ex)
+		if (minimum == 0 || d >= minimum) && (maximum == 0 || d <= maximum) && len(picked) < 2 {
+			picked = append(picked, strconv.Quote(ex))
+		}
+	}
+	return strings.Join(picked, " or ")
 }
 
 // uuidValidator checks a server record id (a UUID in its canonical form).

@@ -211,7 +211,7 @@ func (c *Client) do(ctx context.Context, r request) (*reply, error) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}
 		c.logDone(st, 0, time.Since(start))
-		return nil, &RequestError{Method: r.method, Path: r.path, Attempts: max(st.attempt, 1), Err: err}
+		return nil, &RequestError{Method: r.method, Path: r.path, Attempts: max(st.attempt, 1), Reached: st.reached, Err: err}
 	}
 	c.logDone(st, resp.StatusCode, time.Since(start))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {

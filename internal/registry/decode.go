@@ -269,6 +269,9 @@ func decodeServerObject(o object) (*Server, error) {
 	readTime(&s.CreatedAt, "createdAt", "created_at")
 	readTime(&s.UpdatedAt, "updatedAt", "updated_at")
 	readTime(&s.KeyUpdatedAt, "keyUpdatedAt", "key_updated_at")
+	if err == nil {
+		s.DisabledAt, err = o.timePtr("disabledAt", "disabled_at")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -109,7 +109,11 @@ type RequestError struct {
 	Method   string
 	Path     string
 	Attempts int
-	Err      error
+	// Reached is false when no attempt can have reached the registry (the
+	// name did not resolve, no connection, a failed TLS handshake): then the
+	// request certainly changed nothing.
+	Reached bool
+	Err     error
 }
 
 func (e *RequestError) Error() string {
@@ -132,15 +136,16 @@ func invalidReply(format string, args ...any) error {
 }
 
 // IsOutcomeUnknown reports whether err leaves it unknown if the registry
-// carried out a request: no reply at all (network error, timeout, cancelled)
-// or a 5xx after every retry. A definitive 4xx is not.
+// carried out a request: no reply after the request may have left (a reset,
+// a timeout, a cancelled wait) or a 5xx after every retry. A definitive 4xx
+// is not, and neither is a request that provably never left.
 func IsOutcomeUnknown(err error) bool {
 	if err == nil {
 		return false
 	}
 	var reqErr *RequestError
 	if errors.As(err, &reqErr) {
-		return true
+		return reqErr.Reached
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,7 +60,7 @@ func retryableStatus(code int) bool {
 
 // retryableError reports whether a transport error is worth another attempt.
 func retryableError(err error) bool {
-	if errors.Is(err, errRedirectRefused) || errors.Is(err, errReplyTooLarge) {
+	if errors.Is(err, errRedirectRefused) || errors.Is(err, errReplyTooLarge) || errors.Is(err, http.ErrSchemeMismatch) {
 		return false
 	}
 	var (
@@ -80,6 +81,33 @@ func retryableError(err error) bool {
 		}
 	}
 	return true
+}
+
+// neverSent reports whether a transport error shows that the request never
+// reached the registry: the host name did not resolve, no connection could
+// be made (refused, unreachable, timed out while dialling), or the TLS
+// handshake failed (certificate, alert, or a plain-HTTP server). Such an
+// attempt changed nothing remote.
+func neverSent(err error) bool {
+	var (
+		dnsErr       *net.DNSError
+		opErr        *net.OpError
+		verifyErr    *tls.CertificateVerificationError
+		alert        tls.AlertError
+		recordHeader tls.RecordHeaderError
+		unknownAuth  x509.UnknownAuthorityError
+		hostnameErr  x509.HostnameError
+		certInvalid  x509.CertificateInvalidError
+	)
+	switch {
+	case errors.Is(err, http.ErrSchemeMismatch), errors.As(err, &dnsErr),
+		errors.As(err, &verifyErr), errors.As(err, &alert), errors.As(err, &recordHeader),
+		errors.As(err, &unknownAuth), errors.As(err, &hostnameErr), errors.As(err, &certInvalid):
+		return true
+	case errors.As(err, &opErr):
+		return opErr.Op == "dial"
+	}
+	return false
 }
 
 // parseRetryAfter parses a Retry-After header: delta-seconds or an HTTP-date
@@ -154,6 +182,7 @@ type callState struct {
 	retryable bool
 
 	attempt      int       // number of the attempt in flight or just done (1-based)
+	reached      bool      // an attempt may have reached the registry (see neverSent)
 	checked      int       // last attempt CheckRetry has judged
 	attemptStart time.Time // start of the attempt in flight
 	wait         time.Duration
@@ -199,6 +228,9 @@ func (st *callState) checkRetry(ctx context.Context, resp *http.Response, err er
 	} else {
 		st.checked = st.attempt
 		st.c.logOutcome(st, resp, err)
+		if resp != nil || !neverSent(err) {
+			st.reached = true
+		}
 	}
 	if !st.retryable {
 		return false, nil

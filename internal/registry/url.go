@@ -11,15 +11,22 @@ import (
 // DefaultBaseURL is the hosted CapiscIO registry.
 const DefaultBaseURL = "https://registry.capisc.io"
 
-// NormalizeBaseURL checks that s is a usable registry base URL and returns it
-// without a trailing "/". The rules (INTERFACE.md): absolute http(s) URL, no
-// query, fragment or user info; plain http only for a loopback host.
+// NormalizeBaseURL checks that s is a usable registry base URL and returns
+// its canonical form: absolute http(s) URL, no query, fragment or user info,
+// plain http only for a loopback host; scheme and host lowercased, a default
+// port (80 for http, 443 for https) and trailing "/" dropped, the path kept.
+// Two spellings of one URL (HTTP://LOCALHOST:80/ and http://localhost) give
+// the same canonical form, so comparing canonical forms never mistakes a
+// respelling for a move to another registry.
 func NormalizeBaseURL(s string) (string, error) {
 	if strings.TrimSpace(s) == "" {
 		return "", errors.New("the registry URL is empty")
 	}
 	if strings.TrimSpace(s) != s {
 		return "", errors.New("the registry URL has leading or trailing spaces")
+	}
+	if hostLike, ok := missingScheme(s); ok {
+		return "", fmt.Errorf("the registry URL has no scheme: write https://%s (or http:// for a loopback host such as 127.0.0.1)", hostLike)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -39,12 +46,52 @@ func NormalizeBaseURL(s string) (string, error) {
 	case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
 		return "", fmt.Errorf("plain http is only allowed for a loopback host (localhost, 127.0.0.1, ::1); use https://%s", u.Host+u.Path)
 	}
-	if p := u.Port(); p != "" {
-		if n, err := net.LookupPort("tcp", p); err != nil || n <= 0 || n > 65535 || p[0] == '0' {
-			return "", fmt.Errorf("the registry URL has an invalid port %q", p)
+	port := u.Port()
+	if port != "" {
+		if n, err := net.LookupPort("tcp", port); err != nil || n <= 0 || n > 65535 || port[0] == '0' {
+			return "", fmt.Errorf("the registry URL has an invalid port %q", port)
 		}
 	}
-	return strings.TrimRight(s, "/"), nil
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" && port != defaultPort[u.Scheme] {
+		host += ":" + port
+	}
+	return u.Scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+// defaultPort is the port a scheme implies; a URL naming it is the same URL
+// without it.
+var defaultPort = map[string]string{"http": "80", "https": "443"}
+
+// missingScheme reports whether s is a host (with an optional port and path)
+// written without a scheme, such as "registry.capisc.io" or
+// "localhost:8080", which url.Parse reads as a path or as the scheme
+// "localhost". It returns the text to put after https://.
+func missingScheme(s string) (string, bool) {
+	if strings.Contains(s, "://") {
+		return "", false
+	}
+	host, _, _ := strings.Cut(s, "/")
+	name, port, hasPort := strings.Cut(host, ":")
+	if hasPort && (port == "" || strings.Trim(port, "0123456789") != "") {
+		return "", false // "mailto:x" and the like: a scheme, just not ours
+	}
+	if name == "" || strings.Trim(strings.ToLower(name), "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+		return "", false
+	}
+	return s, strings.Contains(name, ".") || strings.EqualFold(name, "localhost") || hasPort
+}
+
+// SameRegistryURL reports whether two base URLs name the same registry
+// address once canonical. An alias (localhost for 127.0.0.1) is another
+// address: only the registry itself can tell that it serves the same records.
+func SameRegistryURL(a, b string) bool {
+	ca, errA := NormalizeBaseURL(a)
+	cb, errB := NormalizeBaseURL(b)
+	return errA == nil && errB == nil && ca == cb
 }
 
 // IsLoopbackHost reports whether host (without port) is localhost or a loopback IP.

@@ -30,6 +30,16 @@ func TestNormalizeBaseURL(t *testing.T) {
 		"port zero":         {in: "https://x.io:0", errHas: "port"},
 		"port out of range": {in: "https://x.io:70000", errHas: "port"},
 		"bad escape":        {in: "https://x.io/%zz", errHas: "parse"},
+		// Canonical form: one spelling per address.
+		"scheme and host case": {in: "HTTP://LocalHost:8080/", want: "http://localhost:8080"},
+		"default http port":    {in: "http://127.0.0.1:80", want: "http://127.0.0.1"},
+		"default https port":   {in: "https://Registry.Capisc.IO:443/", want: "https://registry.capisc.io"},
+		"path case kept":       {in: "https://x.io:8443/Base/", want: "https://x.io:8443/Base"},
+		"ipv6 case":            {in: "http://[::1]:80/", want: "http://[::1]"},
+		// A host without a scheme says so, with the URL to write.
+		"no scheme host":      {in: "registry.capisc.io", errHas: "has no scheme: write https://registry.capisc.io"},
+		"no scheme with port": {in: "localhost:8080", errHas: "has no scheme: write https://localhost:8080"},
+		"no scheme with path": {in: "127.0.0.1:8080/v1", errHas: "has no scheme"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -45,6 +55,25 @@ func TestNormalizeBaseURL(t *testing.T) {
 				t.Fatalf("NormalizeBaseURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestSameRegistryURL(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		a, b string
+		same bool
+	}{
+		{"http://127.0.0.1:8080", "HTTP://127.0.0.1:8080/", true},
+		{"https://registry.capisc.io", "https://REGISTRY.capisc.io:443", true},
+		{"http://localhost:8080", "http://127.0.0.1:8080", false}, // an alias only the registry can confirm
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/v1", false},
+		{"http://127.0.0.1:8080", "not a url", false},
+	}
+	for _, c := range cases {
+		if got := SameRegistryURL(c.a, c.b); got != c.same {
+			t.Errorf("SameRegistryURL(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
 	}
 }
 

@@ -51,6 +51,10 @@ const (
 	CodeForbidden        = "forbidden"
 	CodeServerDisabled   = "server_disabled"
 	CodeNotFound         = "not_found"
+	// CodeNoRoute is the local registry's 404 for a path it has no route for
+	// (a wrong base path such as .../v1), as opposed to not_found for a
+	// record: only the latter is evidence that a record is gone.
+	CodeNoRoute          = "no_route"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeConflict         = "conflict"
 	CodeBodyTooLarge     = "body_too_large"
@@ -103,6 +107,8 @@ type Server struct {
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
 	KeyUpdatedAt time.Time `json:"keyUpdatedAt"`
+	// DisabledAt is when the record was disabled; set while it is.
+	DisabledAt *time.Time `json:"disabledAt,omitempty"`
 }
 
 // CreateServerRequest is the body of POST /v1/sdk/servers.

@@ -81,8 +81,8 @@ func errorCases(t *testing.T, fx errorFixture) map[string]errorCase {
 		"bearer token":    {method: http.MethodGet, path: registry.PathServers, key: "none", header: map[string]string{"Authorization": "Bearer " + fx.reg.APIKey}, status: 401, code: registry.CodeUnauthorized, message: "Bearer"},
 
 		// Routing.
-		"unknown route":            {method: http.MethodGet, path: "/v2/nothing", status: 404, code: registry.CodeNotFound},
-		"unknown sdk route":        {method: http.MethodGet, path: "/v1/sdk/agents", status: 404, code: registry.CodeNotFound},
+		"unknown route":            {method: http.MethodGet, path: "/v2/nothing", status: 404, code: registry.CodeNoRoute},
+		"unknown sdk route":        {method: http.MethodGet, path: "/v1/sdk/agents", status: 404, code: registry.CodeNoRoute},
 		"wrong method on server":   {method: http.MethodPatch, path: pathOf(registry.PathServer, fx.id), status: 405, code: registry.CodeMethodNotAllowed, allowHas: "PUT"},
 		"wrong method on list":     {method: http.MethodDelete, path: registry.PathServers, status: 405, code: registry.CodeMethodNotAllowed, allowHas: "POST"},
 		"wrong method on health":   {method: http.MethodPost, path: registry.PathHealth, status: 405, code: registry.CodeMethodNotAllowed, allowHas: "GET"},

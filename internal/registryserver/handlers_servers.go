@@ -202,6 +202,7 @@ func (s *Server) toWire(rec serverRecord) registry.Server {
 		CreatedAt:    rec.CreatedAt,
 		UpdatedAt:    rec.UpdatedAt,
 		KeyUpdatedAt: rec.KeyUpdatedAt,
+		DisabledAt:   rec.DisabledAt,
 	}
 }
 

@@ -121,7 +121,7 @@ func (s *Server) routeOrReject(mux *http.ServeMux) http.Handler {
 				fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, probe.header.Get("Allow")))
 			return
 		}
-		writeError(w, http.StatusNotFound, registry.CodeNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		writeError(w, http.StatusNotFound, registry.CodeNoRoute, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
 }
 
