@@ -70,7 +70,7 @@ printf '  %-18s %s\n' \
 echo
 echo "  DID document:    $(curl -fsS "$registry_url/servers/$(terraform output -raw server_id)/did.json" >/dev/null && echo "$registry_url/servers/$(terraform output -raw server_id)/did.json (served)")"
 echo "  The private key is a sensitive output. To put it in a secret store or .env:"
-echo "    terraform output -raw private_key_pem_env   # one line, for CAPISCIO_SERVER_PRIVATE_KEY_PEM"
+echo "    terraform output -json env                  # the runtime's environment, the key on one line included"
 echo "    terraform output -raw private_key_pem       # PKCS#8 PEM"
 pem_lines=$(terraform output -raw private_key_pem | grep -c . || true)
 echo "  (checked here: private_key_pem has $pem_lines lines and matches public_key_pem: $(

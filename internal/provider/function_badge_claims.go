@@ -60,12 +60,13 @@ func (f *badgeClaimsFunction) Definition(_ context.Context, _ function.Definitio
 			"A value that is not three base64url parts, whose header or claims are not JSON objects, whose header " +
 			"has no `alg`, or that has no signature is an error; so is a standard claim of the wrong JSON type. " +
 			"Error messages never quote the badge.\n\n" +
-			"The `badge` of a `capiscio_server_identity` is sensitive, so the result is too: wrap a claim in " +
-			"`nonsensitive()` to show it in an output.",
+			"The `badge` of a `capiscio_server_badge` is ephemeral and sensitive, and so is the result: use it in " +
+			"`check` blocks, provisioners, write-only arguments and other ephemeral contexts. For a badge that is only " +
+			"sensitive, wrap a claim in `nonsensitive()` to show it in an output.",
 		Parameters: []function.Parameter{
 			function.StringParameter{
 				Name:                "badge",
-				MarkdownDescription: "A trust badge as a compact JWS, such as the `badge` of a `capiscio_server_identity`.",
+				MarkdownDescription: "A trust badge as a compact JWS, such as `ephemeral.capiscio_server_badge.NAME.badge`.",
 			},
 		},
 		Return: function.ObjectReturn{AttributeTypes: badgeClaimsAttrTypes},

@@ -31,8 +31,9 @@ func (f *pemEnvFunction) Definition(_ context.Context, _ function.DefinitionRequ
 		MarkdownDescription: "Returns a PEM as one line in which every line break is written as the two characters " +
 			"`\\n`: the form `CAPISCIO_SERVER_PRIVATE_KEY_PEM` takes, and what many secret stores and `.env` files " +
 			"need. Surrounding whitespace is dropped and the result ends with one `\\n`, so " +
-			"`pem_env(capiscio_server_identity.x.private_key_pem)` equals its `private_key_pem_env`. A value " +
-			"already in the env form is returned in that same canonical form.\n\n" +
+			"`pem_env(capiscio_server_identity.x.private_key_pem)` equals its " +
+			"`env[\"CAPISCIO_SERVER_PRIVATE_KEY_PEM\"]`. A value already in the env form is returned in that same " +
+			"canonical form.\n\n" +
 			"The value must be exactly one PEM block of any type (private or public key, certificate), with " +
 			"nothing before or after it; otherwise it is an error. Error messages never quote the value.\n\n" +
 			"Functions cannot be marked sensitive, but Terraform keeps sensitivity through them: the result of " +

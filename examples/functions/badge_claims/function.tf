@@ -1,6 +1,6 @@
 # badge_claims does NOT verify the signature: use it to read exp/sub/jti,
-# never to trust a badge. The capiscio_server_badge ephemeral resource hands
-# out badges it has verified; reading one of them is the common use.
+# never to trust a badge. The common use is reading a fresh badge that the
+# capiscio_server_badge ephemeral resource got from the registry.
 ephemeral "capiscio_server_badge" "search" {
   server_id = capiscio_server_identity.search.id
   domain    = "search.mcp.example.com"

@@ -121,6 +121,14 @@ resource "aws_iam_role_policy" "read_secrets" {
   policy = data.aws_iam_policy_document.read_secrets.json
 }
 
+# CAPISCIO_SERVER_DOMAIN only when the identity's domain is set: unset, domain
+# is null and the SDK derives the same default from CAPISCIO_SERVER_URL.
+locals {
+  search_domain_env = capiscio_server_identity.search.domain == null ? {} : {
+    CAPISCIO_SERVER_DOMAIN = capiscio_server_identity.search.domain
+  }
+}
+
 resource "aws_lambda_function" "search" {
   function_name    = "search-mcp-server"
   role             = aws_iam_role.search.arn
@@ -131,10 +139,9 @@ resource "aws_lambda_function" "search" {
   timeout          = 30
 
   environment {
-    variables = {
-      CAPISCIO_SERVER_ID     = capiscio_server_identity.search.server_id
-      CAPISCIO_SERVER_URL    = capiscio_server_identity.search.registry_url
-      CAPISCIO_SERVER_DOMAIN = capiscio_server_identity.search.domain
+    variables = merge(local.search_domain_env, {
+      CAPISCIO_SERVER_ID  = capiscio_server_identity.search.server_id
+      CAPISCIO_SERVER_URL = capiscio_server_identity.search.registry_url
 
       # Read by server.py at cold start, which sets CAPISCIO_SERVER_PRIVATE_KEY_PEM
       # and CAPISCIO_API_KEY from them.
@@ -145,7 +152,7 @@ resource "aws_lambda_function" "search" {
       # configuration, so new execution environments start and read the new secret.
       IDENTITY_KEY_SERIAL = capiscio_server_identity.search.key_serial
       API_KEY_VERSION     = var.runtime_api_key_version
-    }
+    })
   }
 
   depends_on = [

@@ -136,9 +136,14 @@ resource "google_cloud_run_v2_service" "search" {
         name  = "CAPISCIO_SERVER_URL"
         value = capiscio_server_identity.search.registry_url
       }
-      env {
-        name  = "CAPISCIO_SERVER_DOMAIN"
-        value = capiscio_server_identity.search.domain
+      # Only when domain is set: unset, domain is null and the SDK derives the
+      # same default from CAPISCIO_SERVER_URL.
+      dynamic "env" {
+        for_each = capiscio_server_identity.search.domain == null ? [] : [capiscio_server_identity.search.domain]
+        content {
+          name  = "CAPISCIO_SERVER_DOMAIN"
+          value = env.value
+        }
       }
 
       env {

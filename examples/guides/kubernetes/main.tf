@@ -134,9 +134,14 @@ resource "kubernetes_deployment_v1" "mcp_server" {
             name  = "CAPISCIO_SERVER_URL"
             value = capiscio_server_identity.mcp_server.registry_url
           }
-          env {
-            name  = "CAPISCIO_SERVER_DOMAIN"
-            value = capiscio_server_identity.mcp_server.domain
+          # Only when domain is set: unset, domain is null and the SDK derives the
+          # same default from CAPISCIO_SERVER_URL.
+          dynamic "env" {
+            for_each = capiscio_server_identity.mcp_server.domain == null ? [] : [capiscio_server_identity.mcp_server.domain]
+            content {
+              name  = "CAPISCIO_SERVER_DOMAIN"
+              value = env.value
+            }
           }
 
           env {

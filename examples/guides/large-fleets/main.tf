@@ -23,8 +23,7 @@ resource "capiscio_server_identity" "fleet" {
   name = each.key
 
   # The runtime SDK requests its own badge when the server starts, so a fleet
-  # can skip the first badge: one registry call and about 0.8 KB of state less
-  # per identity.
+  # can skip the first badge: one registry call less per identity.
   issue_badge = false
 
   rotate_after = "90d"
