@@ -27,7 +27,7 @@ const usageText = `capiscio-registry: the local CapiscIO registry
 Usage:
   capiscio-registry serve --data DIR [--listen 127.0.0.1:8080] [--public-url URL]
                           [--issuer URL] [--badge-ttl 5m] [--dev-api-key KEY]
-                          [--rate-limit N] [--ready-file PATH]
+                          [--rate-limit N] [--ready-file PATH] [--cpuprofile FILE]
   capiscio-registry keys create --org NAME --data DIR
   capiscio-registry help
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/cpuprofile"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 )
 
@@ -27,9 +28,9 @@ const shutdownTimeout = 10 * time.Second
 
 // serveFlags are the flags of the serve command.
 type serveFlags struct {
-	listen, data, publicURL, issuer, devAPIKey, readyFile string
-	badgeTTL                                              time.Duration
-	rateLimit                                             int
+	listen, data, publicURL, issuer, devAPIKey, readyFile, cpuProfile string
+	badgeTTL                                                          time.Duration
+	rateLimit                                                         int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -44,6 +45,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.devAPIKey, "dev-api-key", "", "fix the value of the development API key (org \"dev\"); default $"+envDevAPIKey+", else a random key minted on first start")
 	fs.IntVar(&f.rateLimit, "rate-limit", 0, "requests per minute per API key; 0 turns limiting off")
 	fs.StringVar(&f.readyFile, "ready-file", "", "write the URL to this file once the registry accepts connections")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `FILE` on shutdown (read it with go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, err
@@ -73,6 +75,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		fmt.Fprintf(stderr, "capiscio-registry serve: %v\n", err)
 		return exitUsage
+	}
+	if f.cpuProfile != "" {
+		stop, err := cpuprofile.Start(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "capiscio-registry serve: %v\n", err)
+			return exitError
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "capiscio-registry serve: %v\n", err)
+			}
+		}()
 	}
 	if err := runServer(ctx, f, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "capiscio-registry serve: %v\n", err)
