@@ -169,7 +169,8 @@ log "provider start-up: $startup_repeats interleaved launches each (exec to hand
   capiscio="$provider_bin" time="$time_bin" >"$out/startup.tsv"
 
 # ---------------------------------------------------------------- steps
-stats() { curl -fsS "$registry_url/debug/stats"; }
+# GET /debug/stats is behind the API key.
+stats() { curl -fsS -H "X-Capiscio-Registry-Key: $api_key" "$registry_url/debug/stats"; }
 # terraform_* columns are terraform's process tree (its plugins included: wait4 rusage);
 # terraform_cpu_s - provider_cpu_s is Terraform core's own CPU.
 printf 'n\tkind\trepeat\tstep\tseconds\tregistry_requests\tterraform_maxrss_kb\tprovider_maxrss_kb\tprovider_launches\tstate_bytes\tterraform_cpu_s\tprovider_cpu_s\tregistry_cpu_s\n' >"$out/steps.tsv"
