@@ -313,6 +313,30 @@ def backends_compared(S, w):
         w("")
 
 
+TOTAL_RE = re.compile(r"Total samples = ([0-9.]+)(ms|s)?")
+N_RE = re.compile(r"terraform (apply|destroy) of (\d+) ")
+
+
+def profiles_section(d, w):
+    """One line per profile-*.txt: CPU seconds sampled and ms per resource."""
+    files = sorted(f for f in os.listdir(d) if f.startswith("profile-") and f.endswith(".txt"))
+    if not files:
+        return
+    w("CPU profiles (`BENCH_PROFILE=1`; one extra apply and destroy, not in the tables above): "
+      "`go tool pprof -top` summaries, top 25 by cumulative and by own time:")
+    w("")
+    w("| file | step | N | CPU s sampled | CPU ms/res |")
+    w("|---|---|--:|--:|--:|")
+    for f in files:
+        text = open(os.path.join(d, f)).read()
+        m, nm = TOTAL_RE.search(text), N_RE.search(text)
+        total = None if not m else float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+        n = int(nm.group(2)) if nm else None
+        w(f"| `{f}` | {nm.group(1) if nm else '?'} | {n or '?'} | {fmt(total, 2)} "
+          f"| {fmt(None if total is None or not n else total / n * 1000, 2)} |")
+    w("")
+
+
 def cmd_report(args):
     d = args.dir
     machine = {}
@@ -368,6 +392,7 @@ def cmd_report(args):
             pg_summary(S, w)
     if several:
         backends_compared(S, w)
+    profiles_section(d, w)
 
     if startup:
         times, cpu = {}, {}

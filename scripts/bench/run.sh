@@ -27,6 +27,13 @@
 #                           Uses the Terraform on PATH (1.11.4 here; the Terraform 1.16 built by
 #                           scripts/terraform.sh has no pg backend).
 #   BENCH_PG_BIN=DIR        the directory holding initdb and pg_ctl (default: found as above)
+#   BENCH_PROFILE=0         1: after the benchmark, one more apply + destroy of
+#                           capiscio_server_identity at N = BENCH_PROFILE_N (pg backend if it ran,
+#                           else local) with the provider's and the registry's CPU profiles
+#                           (CAPISCIO_PROVIDER_CPUPROFILE, capiscio-registry serve --cpuprofile);
+#                           writes go tool pprof -top summaries to profile-*.txt, raw profiles to
+#                           profiles/
+#   BENCH_PROFILE_N=300
 #   BENCH_KINDS="terraform_data time_static capiscio_server_identity capiscio_no_badge"
 #                           capiscio_no_badge: the same identities with issue_badge = false (the
 #                           badge is the largest attribute in state; this shows what it costs)
@@ -53,6 +60,8 @@ default_kinds="terraform_data time_static capiscio_server_identity capiscio_no_b
 [ -n "$tls_bin" ] && default_kinds="$default_kinds tls_private_key"
 kinds=${BENCH_KINDS:-$default_kinds}
 backends=${BENCH_BACKENDS:-local pg}
+profile=${BENCH_PROFILE:-0}
+profile_n=${BENCH_PROFILE_N:-300}
 tmp_base=${TMPDIR:-/tmp} # TMPDIR is pointed into the work dir below
 out=${BENCH_OUT:-$root/bench-results}
 case "$out" in /*) ;; *) out=$caller/$out ;; esac # relative to where it was started
@@ -69,10 +78,13 @@ py=$(python3 -c 'import sys; print(sys.executable)')
 has_backend() { case " $backends " in *" $1 "*) return 0 ;; esac; return 1; }
 for b in $backends; do case "$b" in local | pg) ;; *) die "BENCH_BACKENDS: unknown backend '$b' (local, pg)" ;; esac; done
 [ -n "${backends// /}" ] || die "BENCH_BACKENDS is empty"
+case "$profile_n" in '' | *[!0-9]*) die "BENCH_PROFILE_N=$profile_n is not a number" ;; esac
 
 mkdir -p "$out/logs"
 out=$(cd "$out" && pwd)
-rm -f "$out"/logs/*.log "$out"/steps.tsv "$out"/routes.tsv "$out"/startup.tsv "$out"/state-attributes.tsv "$out"/bench-results.md
+rm -f "$out"/logs/*.log "$out"/steps.tsv "$out"/routes.tsv "$out"/startup.tsv "$out"/state-attributes.tsv "$out"/bench-results.md \
+  "$out"/profile-*.txt
+rm -rf "$out/profiles"
 
 # ---------------------------------------------------------------- build and install
 # CGO_ENABLED=0 as in .goreleaser.yml, so the numbers are those of the released binary (and of
@@ -103,10 +115,11 @@ fi
 
 # ---------------------------------------------------------------- work dir, registry
 work=$(mktemp -d -t capiscio-bench.XXXXXX)
-registry_pid="" pg_dir="" pg_bin="" pg_port="" pg_version="" pg_skipped="" pg_reason=""
+registry_pid="" profile_registry_pid="" pg_dir="" pg_bin="" pg_port="" pg_version="" pg_skipped="" pg_reason=""
 pg_run=() # the prefix that runs PostgreSQL's programs: as root, as user postgres
 cleanup() {
   stop_pid "$registry_pid"
+  stop_pid "$profile_registry_pid"
   pg_stop
   if [ "${BENCH_KEEP:-0}" = 1 ]; then log "work dir kept: $work"; else rm -rf "$work"; fi
 }
@@ -115,7 +128,7 @@ trap 'exit 130' INT # so that cleanup runs on Ctrl-C and kill too
 trap 'exit 143' TERM
 mkdir -p "$work/tmp" "$work/rss"
 
-stop_pid() { # stop_pid PID: a process this script started
+stop_pid() { # stop_pid PID: a process this script started (SIGTERM: the registry writes its profile)
   if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi
 }
 
@@ -421,6 +434,58 @@ for spec in $ns; do
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# ---------------------------------------------------------------- CPU profiles (BENCH_PROFILE=1)
+# One more apply and destroy of capiscio_server_identity, outside the tables above, with a registry
+# of its own (its CPU profile covers that step only; restarted on the same port for the destroy)
+# and every provider process writing its CPU profile (CAPISCIO_PROVIDER_CPUPROFILE). go tool pprof
+# merges a step's provider processes into one summary.
+# pprof_top FILE TITLE PROFILES...: top 25 by cumulative and by flat time
+pprof_top() {
+  local f=$1 title=$2; shift 2
+  {
+    printf '%s\n\n' "$title"
+    printf -- '---- top 25 by cumulative time (-top -cum)\n'
+    go tool pprof -top -cum -nodecount=25 "$@" 2>&1
+    printf -- '\n---- top 25 by own time (-top)\n'
+    go tool pprof -top -nodecount=25 "$@" 2>&1
+  } >"$f"
+}
+profile_run() {
+  local pb=local kind=capiscio_server_identity n=$profile_n d st rc t0 t1 secs port tfcpu pcpu launches
+  local -a cmd
+  if has_backend pg; then pb=pg; fi
+  d="$work/cfg/$pb/profile"
+  setup "$pb" "$kind" "$d" bench_profile || die "terraform init failed for the profile run"
+  mkdir -p "$out/profiles"
+  port=$("$py" "$root/scripts/bench/bench.py" free-port)
+  for st in apply destroy; do
+    mkdir -p "$out/profiles/provider-$st"
+    start_registry registry-profile --listen "127.0.0.1:$port" --cpuprofile "$out/profiles/registry-$st.pprof"
+    profile_registry_pid=$started_pid
+    tf_cmd "$st" "$n"
+    : >"$work/rss/capiscio.log"
+    log "profile: $pb N=$n $kind $st with CPU profiles"
+    rc=0; t0=$EPOCHREALTIME
+    (cd "$d" && CAPISCIO_REGISTRY_URL=$started_url CAPISCIO_PROVIDER_CPUPROFILE="$out/profiles/provider-$st" \
+      /usr/bin/time -f '%M %U %S' -o "$work/tf.rss" "${cmd[@]}") >"$out/logs/profile-$pb-$n-$st.log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    stop_pid "$profile_registry_pid" # SIGTERM: it writes its profile on the way out
+    profile_registry_pid=""
+    [ "$rc" -eq 0 ] || { tail -n 40 "$out/logs/profile-$pb-$n-$st.log" >&2; die "terraform $st failed in the profile run (exit $rc)"; }
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+    tfcpu=$(tail -n 1 "$work/tf.rss" | awk '{printf "%.2f", $2 + $3}')
+    pcpu=$(awk '$1 ~ /^[0-9]+$/ {s += $3 + $4} END {printf "%.2f", s}' "$work/rss/capiscio.log")
+    launches=$(awk '$1 ~ /^[0-9]+$/ {c++} END {print c + 0}' "$work/rss/capiscio.log")
+    local about="terraform $st of $n capiscio_server_identity, $pb backend, -parallelism=$parallelism: ${secs} s wall; CPU s: terraform and its plugins $tfcpu, plugins $pcpu ($launches provider processes)"
+    local -a pfiles=("$out/profiles/provider-$st"/provider-*.pprof)
+    [ -e "${pfiles[0]}" ] || die "the provider wrote no CPU profile for $st (see $out/logs/profile-$pb-$n-$st.log)"
+    pprof_top "$out/profile-provider-$st.txt" "Provider CPU profile, ${#pfiles[@]} processes merged: $about" "${pfiles[@]}"
+    pprof_top "$out/profile-registry-$st.txt" "Registry CPU profile (the registry process during this step only): $about" "$out/profiles/registry-$st.pprof"
+    log "profile: $st ${secs}s; summaries in $out/profile-provider-$st.txt, $out/profile-registry-$st.txt"
+  done
+}
+if [ "$profile" = 1 ]; then profile_run; fi
+
 # ---------------------------------------------------------------- report
 {
   echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
@@ -442,4 +507,4 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 } >"$out/machine.txt"
 "$py" "$root/scripts/bench/bench.py" report --dir "$out" >"$out/bench-results.md"
 cat "$out/bench-results.md"
-log "results in $out/bench-results.md (raw: steps.tsv, routes.tsv, startup.tsv, logs/)"
+log "results in $out/bench-results.md (raw: steps.tsv, routes.tsv, startup.tsv, logs/$(if [ "$profile" = 1 ]; then echo "; profiles: profile-*.txt, profiles/"; fi))"
