@@ -26,7 +26,7 @@
 #                           with one line saying why. As root the server runs as user postgres.
 #                           Uses the Terraform on PATH (1.11.4 here; the Terraform 1.16 built by
 #                           scripts/terraform.sh has no pg backend).
-#   BENCH_PG_BIN=DIR        the directory holding initdb and pg_ctl (default: found as above)
+#   BENCH_PG_BIN=DIR        the directory holding initdb, pg_ctl and psql (default: found as above)
 #   BENCH_PROFILE=0         1: after the benchmark, one more apply + destroy of
 #                           capiscio_server_identity at N = BENCH_PROFILE_N (pg backend if it ran,
 #                           else local) with the provider's and the registry's CPU profiles
