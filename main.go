@@ -5,11 +5,16 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/cpuprofile"
 	"github.com/capiscio/terraform-provider-capiscio/internal/gctune"
 	"github.com/capiscio/terraform-provider-capiscio/internal/provider"
 )
@@ -25,16 +30,20 @@ func main() {
 	var debugMode bool
 	flag.BoolVar(&debugMode, "debug", false, "set to true to run the provider with support for debuggers like delve")
 	flag.Parse()
+	stopProfile := startCPUProfile(os.Getenv(envCPUProfile))
 	gctune.Start(os.Getenv)
 	if !debugMode {
 		silenceDiscardedLogs(os.Getenv, os.Setenv)
 	}
 
+	// Serve returns when Terraform stops the plugin (go-plugin's
+	// GRPCController.Shutdown), so code after it runs on a normal stop.
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/capiscio/capiscio",
 		Debug:           debugMode,
 		ProtocolVersion: 6,
 	})
+	stopProfile()
 	if err != nil {
 		log.Fatal(err.Error())
 	}
@@ -63,4 +72,45 @@ func silenceDiscardedLogs(getenv func(string) string, setenv func(string, string
 			_ = setenv(name, "OFF")
 		}
 	}
+}
+
+// envCPUProfile names a directory: when set, the provider writes a CPU profile
+// of its whole run to <dir>/provider-<pid>.pprof. Terraform starts several
+// provider processes per command (validate, plan, apply); `go tool pprof -top
+// DIR/*.pprof` merges them. Off unless set; scripts/bench (BENCH_PROFILE=1)
+// uses it.
+const envCPUProfile = "CAPISCIO_PROVIDER_CPUPROFILE"
+
+// startCPUProfile starts a CPU profile into dir when dir is not empty, and
+// returns the function that writes it out, to call once Serve has returned.
+// A profile that cannot be started is reported on stderr (Terraform logs a
+// plugin's stderr) and the provider runs on without one.
+//
+// SIGTERM would end the process without running that function, so while a
+// profile runs, SIGTERM writes it out and then exits with the status a
+// SIGTERM death reports (143). SIGINT is left alone: go-plugin ignores it,
+// and Terraform stops the plugin itself after handling its own Ctrl-C.
+func startCPUProfile(dir string) (stop func()) {
+	if dir == "" {
+		return func() {}
+	}
+	path := filepath.Join(dir, fmt.Sprintf("provider-%d.pprof", os.Getpid()))
+	stopProfile, err := cpuprofile.Start(path)
+	if err != nil {
+		log.Printf("[WARN] %s: %v; running without a CPU profile", envCPUProfile, err)
+		return func() {}
+	}
+	stop = func() {
+		if err := stopProfile(); err != nil {
+			log.Printf("[WARN] %s: %v", envCPUProfile, err)
+		}
+	}
+	sigterm := make(chan os.Signal, 1)
+	signal.Notify(sigterm, syscall.SIGTERM)
+	go func() {
+		<-sigterm
+		stop()
+		os.Exit(128 + int(syscall.SIGTERM))
+	}()
+	return stop
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -196,6 +199,26 @@ func TestProcess_FirstStartPrintsDevKeyOnce(t *testing.T) {
 	}
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("ca.jwk mode %v, want 0600", info.Mode().Perm())
+	}
+}
+
+// TestProcess_CPUProfile checks that --cpuprofile leaves a complete profile
+// after a graceful stop (SIGTERM), as scripts/bench relies on.
+func TestProcess_CPUProfile(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	profile := filepath.Join(t.TempDir(), "registry.pprof")
+	p := startProcess(t, bin, t.TempDir(), "--cpuprofile", profile)
+	if _, err := os.Stat(profile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the profile exists while the registry runs (err %v): a reader could take a partial one", err)
+	}
+	stopGracefully(t, p)
+	raw, err := os.ReadFile(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) { // runtime/pprof writes gzipped protobuf
+		t.Errorf("%s is not a profile: starts with % x", profile, raw[:min(len(raw), 4)])
 	}
 }
 

@@ -28,7 +28,7 @@ const usageText = `capiscio-registry: the local CapiscIO registry
 Usage:
   capiscio-registry serve --data DIR [--listen 127.0.0.1:8080] [--public-url URL]
                           [--issuer URL] [--badge-ttl 5m] [--dev-api-key KEY]
-                          [--rate-limit N] [--ready-file PATH] [--public-stats]
+                          [--rate-limit N] [--ready-file PATH] [--public-stats] [--cpuprofile FILE]
   capiscio-registry keys create --org NAME --data DIR
   capiscio-registry ca init --data DIR
   capiscio-registry help

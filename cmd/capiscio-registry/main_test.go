@@ -39,6 +39,7 @@ func TestRun_CommandLine(t *testing.T) {
 		"serve bad issuer":    {args: []string{"serve", "--data", "@tmp", "--listen", "127.0.0.1:0", "--issuer", "https://h/p"}, wantCode: exitError, wantStderr: "origin"},
 		"serve help":          {args: []string{"serve", "-h"}, wantCode: exitOK, wantStderr: "-ready-file"},
 		"serve weak dev key":  {args: []string{"serve", "--data", "@tmp", "--dev-api-key", "sk_test_0123456789abcdefghij"}, wantCode: exitUsage, wantStderr: "--dev-api-key: the development API key has 20 characters after its prefix, fewer than 22"},
+		"serve bad profile":   {args: []string{"serve", "--data", "@tmp", "--cpuprofile", "/nonexistent/cpu.pprof"}, wantCode: exitError, wantStderr: "creating the CPU profile"},
 		"keys alone":          {args: []string{"keys"}, wantCode: exitUsage, wantStderr: "keys create"},
 		"keys create no org":  {args: []string{"keys", "create", "--data", "x"}, wantCode: exitUsage, wantStderr: "--org NAME"},
 		"keys create bad org": {args: []string{"keys", "create", "--data", "@tmp", "--org", "a b"}, wantCode: exitError, wantStderr: "organisation name"},

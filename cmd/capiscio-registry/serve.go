@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/cpuprofile"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 )
 
@@ -27,10 +28,10 @@ const shutdownTimeout = 10 * time.Second
 
 // serveFlags are the flags of the serve command.
 type serveFlags struct {
-	listen, data, publicURL, issuer, devAPIKey, readyFile string
-	badgeTTL                                              time.Duration
-	rateLimit                                             int
-	publicStats                                           bool
+	listen, data, publicURL, issuer, devAPIKey, readyFile, cpuProfile string
+	badgeTTL                                                          time.Duration
+	rateLimit                                                         int
+	publicStats                                                       bool
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -46,6 +47,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.IntVar(&f.rateLimit, "rate-limit", 0, "requests per minute per API key; 0 turns limiting off")
 	fs.StringVar(&f.readyFile, "ready-file", "", "write the URL to this file once the registry accepts connections")
 	fs.BoolVar(&f.publicStats, "public-stats", false, "serve "+registryserver.PathStats+" (request counts per route) without an API key; by default it needs the API key of any organisation")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `FILE` on shutdown (read it with go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, err
@@ -81,6 +83,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		fmt.Fprintf(stderr, "capiscio-registry serve: %v\n", err)
 		return exitUsage
+	}
+	if f.cpuProfile != "" {
+		stop, err := cpuprofile.Start(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "capiscio-registry serve: %v\n", err)
+			return exitError
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "capiscio-registry serve: %v\n", err)
+			}
+		}()
 	}
 	if err := runServer(ctx, f, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "capiscio-registry serve: %v\n", err)
