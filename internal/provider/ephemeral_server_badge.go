@@ -119,21 +119,40 @@ func (e *serverBadgeEphemeralResource) Open(ctx context.Context, req ephemeral.O
 	if m.Domain.IsNull() {
 		domain = registry.DefaultDomain(e.data.registryURL)
 	}
+	record, err := e.data.reader.GetServer(ctx, id)
+	if err != nil {
+		addRegistryError(&resp.Diagnostics, "Unable to Issue Badge", fmt.Sprintf("Reading server record %s, whose DID and key the badge must name, failed.", id), err)
+		return
+	}
+	registered, ok := registeredPublic(record)
+	if !ok {
+		resp.Diagnostics.AddError("Unable to Issue Badge",
+			fmt.Sprintf("The registry did not say which key server record %s holds, so a badge for it cannot be verified.", id))
+		return
+	}
 	badge, err := e.data.client.IssueBadge(ctx, id, registry.BadgeRequest{Domain: domain})
 	if err != nil {
 		addRegistryError(&resp.Diagnostics, "Unable to Issue Badge", fmt.Sprintf("Asking the registry for a badge for server record %s failed.", id), err)
 		return
 	}
 	ctx = maskBadge(ctx, badge.Badge)
-	tflog.Debug(ctx, "Issued ephemeral badge", map[string]any{"server_id": id, "badge_jti": badge.JTI})
+	verified, err := e.data.client.VerifyBadge(ctx, badge.Badge, registry.BadgeWant{DID: record.DID, Key: registered.Key})
+	if err != nil {
+		resp.Diagnostics.AddError("Badge Did Not Verify",
+			fmt.Sprintf("The registry sent a badge for server record %s that must not be used: %s. A badge that does not verify "+
+				"against the registry's published keys, or names another server or key, is refused; report it to the registry's "+
+				"operator.", id, err))
+		return
+	}
+	tflog.Debug(ctx, "Issued and verified ephemeral badge", map[string]any{"server_id": id, "badge_jti": verified.JTI})
 	m.Domain = types.StringValue(domain)
 	m.Badge = types.StringValue(badge.Badge)
-	m.JTI = types.StringValue(badge.JTI)
-	m.ExpiresAt = types.StringValue(badge.ExpiresAt.UTC().Format(time.RFC3339))
-	m.TrustLevel = stringOrNull(badge.TrustLevel)
-	m.DID = stringOrNull(badge.Subject)
+	m.JTI = types.StringValue(verified.JTI)
+	m.ExpiresAt = types.StringValue(verified.ExpiresAt.Format(time.RFC3339))
+	m.TrustLevel = stringOrNull(verified.TrustLevel)
+	m.DID = types.StringValue(verified.Subject)
 	resp.Diagnostics.Append(resp.Result.Set(ctx, &m)...)
-	resp.RenewAt = badge.ExpiresAt.Add(-badgeRenewMargin)
+	resp.RenewAt = verified.ExpiresAt.Add(-badgeRenewMargin)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, "exp", []byte(fmt.Sprintf("%q", m.ExpiresAt.ValueString())))...)
 }
 

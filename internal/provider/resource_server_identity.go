@@ -487,21 +487,31 @@ func (r *serverIdentityResource) resolvePending(ctx context.Context, state serve
 	}, p.IdempotencyKey)
 }
 
-// issueFirstBadge asks for a badge and records its facts; a failure is a
-// warning, never an error, because the identity exists already.
+// issueFirstBadge asks for a badge, verifies it, and records its facts; a
+// failure is a warning, never an error, because the identity exists already.
 func (r *serverIdentityResource) issueFirstBadge(ctx context.Context, m *serverIdentityModel, diags *diag.Diagnostics) {
-	badge, err := r.data.client.IssueBadge(ctx, m.ID.ValueString(), registry.BadgeRequest{Domain: m.effectiveDomain()})
+	id := m.ID.ValueString()
+	m.applyBadge(nil)
+	badge, err := r.data.client.IssueBadge(ctx, id, registry.BadgeRequest{Domain: m.effectiveDomain()})
 	if err != nil {
-		m.applyBadge(nil)
 		diags.AddWarning("Badge Not Issued",
 			fmt.Sprintf("The identity of server record %s is registered and saved, but the registry did not issue a first badge: %s. "+
 				"The runtime SDK requests its own badges when it starts, so the MCP server still works; the badge attributes stay "+
-				"null until the next change of this resource. Set issue_badge = false to stop asking.", m.ID.ValueString(), err))
+				"null until the next change of this resource. Set issue_badge = false to stop asking.", id, err))
 		return
 	}
 	ctx = maskBadge(ctx, badge.Badge)
-	tflog.Debug(ctx, "Issued first badge", map[string]any{"server_id": m.ID.ValueString(), "badge_jti": badge.JTI})
-	m.applyBadge(badge)
+	declared, _ := m.declaredKey()
+	verified, err := r.data.client.VerifyBadge(ctx, badge.Badge, registry.BadgeWant{DID: m.DID.ValueString(), Key: declared.Key})
+	if err != nil {
+		diags.AddWarning("Badge Not Recorded",
+			fmt.Sprintf("The identity of server record %s is registered and saved, but the first badge the registry sent was not "+
+				"recorded: %s. A badge that does not verify against the registry's published keys, or names another server or "+
+				"key, must not be trusted; report it to the registry's operator. The runtime SDK requests its own badges.", id, err))
+		return
+	}
+	tflog.Debug(ctx, "Issued and verified first badge", map[string]any{"server_id": id, "badge_jti": verified.JTI, "signing_key": verified.KeyID})
+	m.applyBadge(verified)
 }
 
 // save writes the model to state and its id to the resource identity.

@@ -121,7 +121,7 @@ func (m *serverIdentityModel) applyPending(idempotencyKey, registryURL string) {
 // applyBadge records the facts of a verified first badge, or clears them
 // (nil). The token itself is never kept: it is a bearer credential that
 // expires minutes after the apply.
-func (m *serverIdentityModel) applyBadge(b *registry.Badge) {
+func (m *serverIdentityModel) applyBadge(b *registry.VerifiedBadge) {
 	if b == nil {
 		m.BadgeJTI, m.BadgeExpiresAt = types.StringNull(), types.StringNull()
 		if m.TrustLevel.IsUnknown() {

@@ -68,6 +68,9 @@ type Client struct {
 	now    func() time.Time
 	jitter func() float64
 	onWait func(attempt int, wait time.Duration)
+
+	// keys caches the registry's published key set for badge verification.
+	keys keySetCache
 }
 
 // New validates cfg and builds a Client.
