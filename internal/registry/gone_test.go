@@ -66,7 +66,11 @@ func TestProveGone_ForeignReplies(t *testing.T) {
 		reason               string
 	}{
 		"html 404 from a proxy": {
-			record: func(w http.ResponseWriter) { w.Header().Set("Content-Type", "text/html"); w.WriteHeader(404); _, _ = w.Write([]byte("<h1>Not Found</h1>")) },
+			record: func(w http.ResponseWriter) {
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(404)
+				_, _ = w.Write([]byte("<h1>Not Found</h1>"))
+			},
 			reason: registry.UnprovenWrongBase,
 		},
 		"404 without a code": {

@@ -76,12 +76,12 @@ func TestVerifyBadge(t *testing.T) {
 		"forged signature, exp in 2100, the registry's kid": {
 			token: sign(t, forger, header()["kid"].(string), with("exp", 4102444800)), want: want, says: "signature does not verify",
 		},
-		"unknown kid":         {token: sign(t, forger, "capiscio-ca-forged", claims), want: want, says: "does not hold"},
-		"other server's DID":  {token: badge.Badge, want: registry.BadgeWant{DID: strings.Replace(s.DID, s.ID, "0b6a3f2e-1c4d-4e5f-9a8b-7c6d5e4f3a2b", 1), Key: mat.Key}, says: "is not the server's DID"},
-		"other key":           {token: badge.Badge, want: registry.BadgeWant{DID: s.DID, Key: other.Key}, says: "key claim"},
-		"truncated":           {token: parts[0] + "." + parts[1], want: want, says: "compact JWS"},
-		"signature bit flip":  {token: parts[0] + "." + parts[1] + "." + flip(parts[2]), want: want, says: "signature does not verify"},
-		"payload swapped in":  {token: parts[0] + "." + base64.RawURLEncoding.EncodeToString(mustMarshal(t, with("sub", "did:web:evil.example:servers:x"))) + "." + parts[2], want: want, says: "signature does not verify"},
+		"unknown kid":        {token: sign(t, forger, "capiscio-ca-forged", claims), want: want, says: "does not hold"},
+		"other server's DID": {token: badge.Badge, want: registry.BadgeWant{DID: strings.Replace(s.DID, s.ID, "0b6a3f2e-1c4d-4e5f-9a8b-7c6d5e4f3a2b", 1), Key: mat.Key}, says: "is not the server's DID"},
+		"other key":          {token: badge.Badge, want: registry.BadgeWant{DID: s.DID, Key: other.Key}, says: "key claim"},
+		"truncated":          {token: parts[0] + "." + parts[1], want: want, says: "compact JWS"},
+		"signature bit flip": {token: parts[0] + "." + parts[1] + "." + flip(parts[2]), want: want, says: "signature does not verify"},
+		"payload swapped in": {token: parts[0] + "." + base64.RawURLEncoding.EncodeToString(mustMarshal(t, with("sub", "did:web:evil.example:servers:x"))) + "." + parts[2], want: want, says: "signature does not verify"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
