@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 )
 
 // Defaults applied by New.
@@ -476,4 +479,33 @@ func (c *Client) DIDDocument(ctx context.Context, id string) (*DIDDocument, erro
 		return nil, decodeErr(r.method, r.path, err)
 	}
 	return doc, nil
+}
+
+// PublishedKey is the key a server's did:web document publishes.
+type PublishedKey struct {
+	// DID is the document's id.
+	DID string
+	// MethodID is the id of the verification method that holds the key,
+	// such as did:web:...:servers:<id>#key-1.
+	MethodID string
+	// Key is that method's Ed25519 key.
+	Key ed25519.PublicKey
+}
+
+// PublishedKey reads a server's DID document (public route) and returns the
+// Ed25519 key of its first verification method, the one verifiers use.
+func (c *Client) PublishedKey(ctx context.Context, id string) (*PublishedKey, error) {
+	doc, err := c.DIDDocument(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(doc.VerificationMethod) == 0 {
+		return nil, invalidReply("the DID document of server %s has no verification method", id)
+	}
+	vm := doc.VerificationMethod[0]
+	key, err := keys.ParseMultibase(vm.PublicKeyMultibase)
+	if err != nil {
+		return nil, invalidReply("the DID document of server %s publishes an unreadable key: %v", id, err)
+	}
+	return &PublishedKey{DID: doc.ID, MethodID: vm.ID, Key: key}, nil
 }
