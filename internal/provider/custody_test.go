@@ -502,3 +502,44 @@ resource "capiscio_server_identity" "test" {
 		},
 	})
 }
+
+// TestServerIdentity_RotateAfterSkipsDisabled: a due rotate_after does not
+// replace a disabled record (the operator's decision stands); once enabled
+// again, the due rotation is planned.
+func TestServerIdentity_RotateAfterSkipsDisabled(t *testing.T) {
+	reg := testRegistry(t)
+	fake := clock.NewFake(time.Now().UTC())
+	cfg := testIdentityConfig(reg, `rotate_after = "720h"`)
+	var id string
+	post := func(action string) func() {
+		return func() {
+			if resp, body := regDo(reg, http.MethodPost, "/v1/sdk/servers/"+id+"/"+action, nil); resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: HTTP %d %s", action, resp.StatusCode, body)
+			}
+		}
+	}
+	unitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories(fake),
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{capture(testAddr, "id", &id)}},
+			{
+				PreConfig: func() { post("disable")(); fake.Advance(721 * time.Hour) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testAddr, plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("status"), knownvalue.StringExact("disabled")),
+					statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("ready_for_rotation"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				PreConfig: post("enable"),
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testAddr, plancheck.ResourceActionReplace),
+				}},
+			},
+		},
+	})
+}

@@ -373,3 +373,71 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSecretHygiene_EchoedAPIKey: an upstream that echoes the request's API
+// key into its error replies (a misconfigured proxy, a debugging registry),
+// right at the start and just before the display limit, for several statuses
+// and shapes, never gets 8 consecutive characters of the key into
+// Terraform's output or its TRACE log.
+func TestSecretHygiene_EchoedAPIKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the provider binary")
+	}
+	t.Parallel()
+	var shape struct {
+		sync.Mutex
+		status int
+		body   func(echo string) string
+	}
+	echo := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			shape.Lock()
+			status, body := shape.status, shape.body
+			shape.Unlock()
+			if r.Method != http.MethodPost || r.URL.Path != "/v1/sdk/servers" || body == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(body(r.Header.Get(registry.HeaderAPIKey))))
+		})
+	}
+	reg := registrytest.Start(t, registrytest.WithMiddleware(echo))
+	tf := newCLIRun(t, reg)
+	tf.writeConfig(`issue_badge = false`)
+	cases := map[string]struct {
+		status int
+		body   func(pad, key string) string
+	}{
+		"400 message":       {400, func(p, k string) string { return `{"error":"bad_request","message":"` + p + k + `"}` }},
+		"401 message":       {401, func(p, k string) string { return `{"error":"unauthorized","message":"` + p + k + `"}` }},
+		"409 error text":    {409, func(p, k string) string { return `{"error":"` + p + k + ` taken"}` }},
+		"200 success false": {200, func(p, k string) string { return `{"success":false,"message":"` + p + k + `"}` }},
+		"400 plain text":    {400, func(p, k string) string { return p + k }},
+	}
+	for name, c := range cases {
+		for _, pad := range []int{0, 180, 990} {
+			shape.Lock()
+			shape.status, shape.body = c.status, func(key string) string { return c.body(strings.Repeat("x", pad), key) }
+			shape.Unlock()
+			tf.runFailing(nil, "apply", "-auto-approve")
+			_ = name
+		}
+	}
+	logs, err := os.ReadFile(tf.logPath)
+	if err != nil || len(logs) < 10000 {
+		t.Fatalf("TRACE log missing or short (%d bytes): %v", len(logs), err)
+	}
+	out := tf.output.String()
+	if !strings.Contains(out, "Unable to Create Server Record") && !strings.Contains(out, "Unconfirmed") {
+		t.Fatalf("the applies did not fail at the create:\n%s", out)
+	}
+	for where, text := range map[string]string{"CLI output": out, "TRACE log": string(logs)} {
+		for i := 0; i+8 <= len(reg.APIKey); i++ {
+			if w := reg.APIKey[i : i+8]; strings.Contains(text, w) {
+				t.Fatalf("the %s holds %q, 8 characters of the API key", where, w)
+			}
+		}
+	}
+}

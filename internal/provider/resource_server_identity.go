@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -105,13 +106,23 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 	idempotencyKey := uuid.NewString()
 	server, managed, diags, regErr := r.register(ctx, plan, key.pub, idempotencyKey)
 	resp.Diagnostics.Append(diags...)
-	if managed && registry.IsOutcomeUnknown(regErr) {
+	switch {
+	case managed && registry.IsOutcomeUnknown(regErr):
 		// The record may exist: keep the request in state so the next apply
 		// resolves it with the same Idempotency-Key instead of leaving an orphan.
 		plan.applyKey(k)
 		plan.applyPending(idempotencyKey, r.data.registryURL)
 		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{Managed: true,
 			Pending: &pendingCreate{IdempotencyKey: idempotencyKey, Name: plan.Name.ValueString()}})...)
+		r.save(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
+		return
+	case registry.IsOutcomeUnknown(regErr):
+		// The given record may hold the new key now: keep it (tainted, by the
+		// error) so its private half is never lost; the next apply registers
+		// a newer key on the record and replaces this one.
+		plan.applyKey(k)
+		plan.applyUnconfirmedKey(r.data.registryURL)
+		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, privateState{})...)
 		r.save(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 		return
 	}
@@ -353,6 +364,11 @@ func (r *serverIdentityResource) register(ctx context.Context, plan serverIdenti
 		switch {
 		case registry.IsNotFound(err):
 			addGivenRecordNotFound(ctx, r.data.client, &diags, id, err)
+		case registry.IsOutcomeUnknown(err):
+			addRegistryError(&diags, "Server Key Registration Unconfirmed",
+				fmt.Sprintf("The registry did not confirm the registration of the new key on server record %s, so the record may "+
+					"hold it now. The identity is saved as tainted with that key (its private half is not lost): the next "+
+					"terraform apply registers a newer key on the record and replaces it.", id), err)
 		case err != nil:
 			addRegistryError(&diags, "Unable to Register Server Key", fmt.Sprintf("Registering the key on server record %s failed.", id), err)
 		}
@@ -493,6 +509,13 @@ func (r *serverIdentityResource) issueFirstBadge(ctx context.Context, m *serverI
 	id := m.ID.ValueString()
 	m.applyBadge(nil)
 	badge, err := r.data.client.IssueBadge(ctx, id, registry.BadgeRequest{Domain: m.effectiveDomain()})
+	if errors.Is(err, registry.ErrForbidden) {
+		diags.AddWarning("Badge Not Issued",
+			fmt.Sprintf("The identity of server record %s is registered and saved, but the registry refused a badge: %s. A "+
+				"disabled record gets no badges, neither here nor in the MCP server's runtime, until it is enabled again "+
+				"(CapiscIO dashboard, or POST /v1/sdk/servers/%s/enable).", id, err, id))
+		return
+	}
 	if err != nil {
 		diags.AddWarning("Badge Not Issued",
 			fmt.Sprintf("The identity of server record %s is registered and saved, but the registry did not issue a first badge: %s. "+

@@ -118,6 +118,26 @@ func (m *serverIdentityModel) applyPending(idempotencyKey, registryURL string) {
 	m.refreshEnv()
 }
 
+// applyUnconfirmedKey fills a state for a key registration on a given record
+// that the registry never confirmed: the record is the given one, its DID as
+// planned (or unknown: null), its status unknown (null).
+func (m *serverIdentityModel) applyUnconfirmedKey(registryURL string) {
+	m.ID = m.ServerID
+	if m.DID.IsUnknown() {
+		m.DID = types.StringNull()
+	}
+	if m.Name.IsUnknown() {
+		m.Name = types.StringNull()
+	}
+	m.Status = types.StringNull()
+	m.RegistryURL = types.StringValue(registryURL)
+	m.applyBadge(nil)
+	if m.TrustLevel.IsUnknown() {
+		m.TrustLevel = types.StringNull()
+	}
+	m.refreshEnv()
+}
+
 // applyBadge records the facts of a verified first badge, or clears them
 // (nil). The token itself is never kept: it is a bearer credential that
 // expires minutes after the apply.

@@ -58,7 +58,13 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 	plan.Domain = planDomain(configDomain, state, r.data.registryURL)
 	r.planRegistryURL(state, &plan, &resp.RequiresReplace, &resp.Diagnostics)
-	r.planRotation(state, &plan, &resp.RequiresReplace, &resp.Diagnostics)
+	if state.Status.ValueString() == registry.StatusDisabled {
+		// A disabled record is never replaced on Terraform's own initiative,
+		// not even by rotate_after: the operator's decision stands.
+		plan.ReadyForRotation, _, _ = rotationDueValue(state, plan.RotateAfter, r.data.clock.Now())
+	} else {
+		r.planRotation(state, &plan, &resp.RequiresReplace, &resp.Diagnostics)
+	}
 	// What follows plans an in-place update. When the plan replaces the
 	// identity instead (here or through an argument's plan modifier, which
 	// this method does not see), Terraform plans the new object in a second
@@ -162,9 +168,11 @@ func planKeyDrift(state serverIdentityModel, plan *serverIdentityModel, drift *d
 		fmt.Sprintf("Server record %s now holds another key (%s, registered %s) than this identity's (%s): someone, or a runtime that "+
 			"lost its key and made a new one, registered it outside Terraform. This apply registers this identity's key on the same "+
 			"record again: the record and its DID %s stay, and the registry revokes the badges of the other key, so servers that "+
-			"use that key lose their badges until they get this identity's key. To keep the other key instead, import it: remove "+
-			"this identity from state (terraform state rm) and import the record.",
-			state.ID.ValueString(), state.DIDKey.ValueString(), when, declared.DIDKey, state.DID.ValueString()))
+			"use that key lose their badges until they get this identity's key. To keep the other key instead, make it this "+
+			"identity's: remove the identity from state (terraform state rm <address>), set server_id = %q in its configuration "+
+			"(and external_public_key_pem to the other key when it is external; remove private_key_wo and private_key_wo_version), "+
+			"then import the record.",
+			state.ID.ValueString(), state.DIDKey.ValueString(), when, declared.DIDKey, state.DID.ValueString(), state.ID.ValueString()))
 }
 
 // warnDisabled explains a disabled record. Terraform neither replaces nor
@@ -179,10 +187,11 @@ func warnDisabled(state serverIdentityModel, drift *driftInfo, diags *diag.Diagn
 	}
 	diags.AddWarning("Server Record Disabled",
 		fmt.Sprintf("Server record %s (%s) was disabled in the registry%s, so it gets no badges and verifiers reject it. "+
-			"Terraform does not replace it or enable it again: an operator disabled it. Two ways forward: enable the record "+
-			"again in the CapiscIO dashboard (or POST /v1/sdk/servers/%s/enable) and refresh; or rotate with terraform apply "+
-			"-replace=<address>, which gives a record this provider created a new record and DID, and a record given by "+
-			"server_id a new key (it stays disabled until enabled).",
+			"Terraform does not replace it or enable it again on its own (not even when rotate_after is due): an operator "+
+			"disabled it. Two ways forward: enable the record again in the CapiscIO dashboard (or POST "+
+			"/v1/sdk/servers/%s/enable) and refresh; or rotate with terraform apply -replace=<address>, which gives a record "+
+			"this provider created a new record and DID, and a record given by server_id a new key (it stays disabled until "+
+			"enabled).",
 			state.ID.ValueString(), state.DID.ValueString(), when, state.ID.ValueString()))
 }
 
@@ -199,6 +208,12 @@ func planDomain(config types.String, state serverIdentityModel, registryURL stri
 		return state.Domain
 	}
 	return types.StringNull()
+}
+
+// rotationDueValue is rotationDue as the ready_for_rotation value.
+func rotationDueValue(state serverIdentityModel, rotateAfter types.String, now time.Time) (types.Bool, time.Duration, time.Duration) {
+	due, age, limit := rotationDue(state, rotateAfter, now)
+	return types.BoolValue(due), age, limit
 }
 
 // rotationDue reports whether the key in state is older than rotate_after.

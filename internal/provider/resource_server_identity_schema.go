@@ -234,8 +234,11 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 				PlanModifiers: keep,
 			},
 			"registry_url": schema.StringAttribute{
-				MarkdownDescription: "The registry the identity is registered with (from the provider configuration). " +
-					"Pointing the provider at another registry replaces the identity.",
+				MarkdownDescription: "The registry the identity is registered with (from the provider configuration), in " +
+					"canonical form. Another spelling of the same URL (scheme or host case, a default port, a trailing `/`) " +
+					"changes nothing; an alias (`localhost` for `127.0.0.1`) is followed when it serves the same record. " +
+					"Pointing the provider at another registry replaces the identity there and leaves the old record in place; " +
+					"a URL that does not serve a registry is an error.",
 				Computed: true,
 			},
 		},

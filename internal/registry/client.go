@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/did"
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 )
 
@@ -223,11 +224,11 @@ func (c *Client) do(ctx context.Context, r request) (*reply, error) {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return &reply{status: resp.StatusCode, body: st.body}, nil
 	}
-	code, msg := decodeError(st.body)
+	code, msg := decodeError(st.body, c.redact)
 	apiErr := &APIError{
 		StatusCode: resp.StatusCode,
-		Code:       c.redact(code),
-		Message:    c.redact(msg),
+		Code:       code,
+		Message:    msg,
 		Method:     r.method,
 		Path:       r.path,
 		Attempts:   st.attempt,
@@ -236,15 +237,6 @@ func (c *Client) do(ctx context.Context, r request) (*reply, error) {
 		apiErr.RetryAfter = ra
 	}
 	return nil, apiErr
-}
-
-// redact removes the API key from text that came from the network, in case a
-// server or proxy echoes it.
-func (c *Client) redact(s string) string {
-	if c.apiKey == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.apiKey, "***")
 }
 
 // serverPath fills {id} in a route, escaping the id.
@@ -278,7 +270,14 @@ func (c *Client) CreateServer(ctx context.Context, req CreateServerRequest, idem
 		method: http.MethodPost, path: PathServers, body: req, auth: true,
 		idempotencyKey: idempotencyKey, retryable: idempotencyKey != "",
 	}
-	return c.serverCall(ctx, r)
+	s, err := c.serverCall(ctx, r)
+	if err == nil {
+		err = c.checkRegistration(r, s, "", req.PublicKey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // GetServer reads one server record: GET /v1/sdk/servers/{id}.
@@ -309,7 +308,7 @@ func (c *Client) ListServers(ctx context.Context, cursor string, limit int) (ser
 	}
 	servers, nextCursor, err = decodeServerList(rep.body)
 	if err != nil {
-		return nil, "", decodeErr(r.method, r.path, err)
+		return nil, "", c.replyErr(r.method, r.path, err)
 	}
 	return servers, nextCursor, nil
 }
@@ -321,7 +320,52 @@ func (c *Client) RegisterKey(ctx context.Context, id string, req RegisterKeyRequ
 	if err := requireArg("RegisterKey", "server id", id); err != nil {
 		return nil, err
 	}
-	return c.serverCall(ctx, request{method: http.MethodPut, path: serverPath(PathServer, id), body: req, auth: true, retryable: true})
+	r := request{method: http.MethodPut, path: serverPath(PathServer, id), body: req, auth: true, retryable: true}
+	s, err := c.serverCall(ctx, r)
+	if err == nil {
+		err = c.checkRegistration(r, s, id, req.PublicKey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkRegistration checks that the 2xx reply to a create or a key
+// registration describes what was asked: the record asked for (wantID, when
+// the request named one), a did that is that record's did:web, and the key
+// that was sent (when the reply says which key the record holds). A reply
+// that does not is not believed; it is an ErrInvalidReply, so the outcome
+// counts as unknown (IsOutcomeUnknown): the registry may well have carried
+// the request out.
+func (c *Client) checkRegistration(r request, s *Server, wantID, sentKey string) error {
+	if wantID != "" && s.ID != wantID {
+		return c.replyErr(r.method, r.path, invalidReply("the reply describes server record %q, not %s", clip(s.ID, 64), wantID))
+	}
+	if _, didID, err := did.ParseServerDID(s.DID); err != nil || didID != s.ID {
+		return c.replyErr(r.method, r.path, invalidReply("the reply's did %q is not the did:web of server record %s", clip(s.DID, 120), s.ID))
+	}
+	sent, err := keys.ParsePublicPEM(sentKey)
+	if err != nil {
+		return nil // nothing to compare with (the caller sent no key)
+	}
+	if holds, known := replyHoldsKey(s, sent); known && !holds {
+		return c.replyErr(r.method, r.path, invalidReply("the reply says server record %s holds another key than the one sent", s.ID))
+	}
+	return nil
+}
+
+// replyHoldsKey reports whether a server object holds key; known is false
+// when it says neither publicKey nor didKey.
+func replyHoldsKey(s *Server, key ed25519.PublicKey) (holds, known bool) {
+	if s.PublicKey != "" {
+		pub, err := keys.ParsePublicPEM(s.PublicKey)
+		return err == nil && pub.Equal(key), true
+	}
+	if s.DIDKey != "" {
+		return s.DIDKey == keys.DIDKey(key), true
+	}
+	return false, false
 }
 
 // DeleteServer deletes a server record: DELETE /v1/sdk/servers/{id}. 200 and
@@ -371,7 +415,7 @@ func (c *Client) toggleServer(ctx context.Context, id, route string) (*Server, e
 	}
 	s, err := decodeServer(rep.body)
 	if err != nil {
-		return nil, decodeErr(r.method, r.path, err)
+		return nil, c.replyErr(r.method, r.path, err)
 	}
 	return s, nil
 }
@@ -389,7 +433,7 @@ func (c *Client) serverCall(ctx context.Context, r request) (*Server, error) {
 	}
 	s, err := decodeServer(rep.body)
 	if err != nil {
-		return nil, decodeErr(r.method, r.path, err)
+		return nil, c.replyErr(r.method, r.path, err)
 	}
 	return s, nil
 }
@@ -408,7 +452,7 @@ func (c *Client) IssueBadge(ctx context.Context, id string, req BadgeRequest) (*
 	}
 	b, err := decodeBadge(rep.body)
 	if err != nil {
-		return nil, decodeErr(r.method, r.path, err)
+		return nil, c.replyErr(r.method, r.path, err)
 	}
 	return b, nil
 }
@@ -441,7 +485,7 @@ func (c *Client) BadgeStatus(ctx context.Context, jti string) (*BadgeStatus, err
 	}
 	st, err := decodeBadgeStatus(rep.body)
 	if err != nil {
-		return nil, decodeErr(r.method, r.path, err)
+		return nil, c.replyErr(r.method, r.path, err)
 	}
 	return st, nil
 }
@@ -457,7 +501,7 @@ func (c *Client) JWKS(ctx context.Context) (*JWKS, error) {
 	}
 	set, err := decodeJWKS(rep.body)
 	if err != nil {
-		return nil, decodeErr(r.method, r.path, err)
+		return nil, c.replyErr(r.method, r.path, err)
 	}
 	return set, nil
 }
@@ -476,7 +520,7 @@ func (c *Client) DIDDocument(ctx context.Context, id string) (*DIDDocument, erro
 	}
 	doc, err := decodeDIDDocument(rep.body)
 	if err != nil {
-		return nil, decodeErr(r.method, r.path, err)
+		return nil, c.replyErr(r.method, r.path, err)
 	}
 	return doc, nil
 }

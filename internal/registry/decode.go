@@ -216,7 +216,7 @@ func payload(body []byte) (top, data object, err error) {
 		if msg == "" {
 			msg, _ = top.text("error")
 		}
-		return nil, nil, invalidReply("the registry reported a failure: %s", sanitizeText(msg, maxErrorMessageBytes))
+		return nil, nil, &reportedFailure{message: msg}
 	}
 	if raw, _, ok := top.lookup("data"); ok {
 		if data, ok := parseObject(raw); ok {
@@ -586,7 +586,9 @@ func stringsOrIDs(raw json.RawMessage, field string) ([]string, error) {
 //   - {"error":{"code","message"}} and {"message"} alone;
 //   - anything else: the first 200 bytes of the body, control characters
 //     removed, as the message.
-func decodeError(body []byte) (code, message string) {
+//
+// redact runs on each text whole, before it is cut to its display length.
+func decodeError(body []byte, redact func(string) string) (code, message string) {
 	if o, ok := parseObject(body); ok {
 		errText, _ := o.text("error", "code")
 		message, _ = o.text("message", "error_description", "detail")
@@ -598,8 +600,8 @@ func decodeError(body []byte) (code, message string) {
 				}
 			}
 		}
-		errText = sanitizeText(errText, maxErrorMessageBytes)
-		message = sanitizeText(message, maxErrorMessageBytes)
+		errText = sanitizeText(redact(errText), maxErrorMessageBytes)
+		message = sanitizeText(redact(message), maxErrorMessageBytes)
 		switch {
 		case errText == "":
 		case isCode(errText):
@@ -611,7 +613,7 @@ func decodeError(body []byte) (code, message string) {
 			return code, message
 		}
 	}
-	return "", sanitizeText(string(body), maxErrorTextBytes)
+	return "", sanitizeText(redact(string(body)), maxErrorTextBytes)
 }
 
 // isCode reports whether s looks like a machine code: short, one token of

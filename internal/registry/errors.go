@@ -137,11 +137,16 @@ func invalidReply(format string, args ...any) error {
 
 // IsOutcomeUnknown reports whether err leaves it unknown if the registry
 // carried out a request: no reply after the request may have left (a reset,
-// a timeout, a cancelled wait) or a 5xx after every retry. A definitive 4xx
-// is not, and neither is a request that provably never left.
+// a timeout, a cancelled wait), a 5xx after every retry, or a 2xx reply that
+// cannot be read or that describes something else than was asked
+// (ErrInvalidReply). A definitive 4xx is not, and neither is a request that
+// provably never left.
 func IsOutcomeUnknown(err error) bool {
 	if err == nil {
 		return false
+	}
+	if errors.Is(err, ErrInvalidReply) {
+		return true
 	}
 	var reqErr *RequestError
 	if errors.As(err, &reqErr) {

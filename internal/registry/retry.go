@@ -297,6 +297,6 @@ func (st *callState) readBody(resp *http.Response) error {
 		}
 		data = data[:maxReplyBytes] // error replies are only quoted, never decoded whole
 	}
-	st.body = bytes.Clone(data)
+	st.body = st.c.redactBody(bytes.Clone(data))
 	return nil
 }

@@ -279,7 +279,7 @@ func TestClient_RetryPolicyPerCall(t *testing.T) {
 		},
 		"PUT is retried": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.RegisterKey(ctx, "id", RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
+				_, err := c.RegisterKey(ctx, testServerID, RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
 				return err
 			},
 			wantCalls: 2,

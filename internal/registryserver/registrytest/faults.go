@@ -216,6 +216,30 @@ func ResetAfterCommit() Fault {
 	}}
 }
 
+// BendReply lets the real handler run to the end into a buffer, so the
+// registry commits whatever the request does, then sends the client what
+// bend makes of the reply instead: a proxy or a registry bug that answers a
+// request it carried out with a reply the client cannot read or should not
+// believe.
+func BendReply(name string, bend func(status int, body []byte) (int, []byte)) Fault {
+	return Fault{name: "bent reply: " + name, serve: func(f *Faults, next http.Handler, w http.ResponseWriter, r *http.Request, _ int64) string {
+		buf := &bufferedWriter{header: http.Header{}}
+		next.ServeHTTP(buf, r)
+		f.observe(buf.header)
+		buf.status, buf.body = bendBody(bend, max(buf.status, http.StatusOK), buf.body.Bytes())
+		buf.header.Del("Content-Length")
+		buf.flushTo(w)
+		return "bent reply: " + name
+	}}
+}
+
+func bendBody(bend func(int, []byte) (int, []byte), status int, body []byte) (int, bytes.Buffer) {
+	newStatus, newBody := bend(status, body)
+	var out bytes.Buffer
+	out.Write(newBody)
+	return newStatus, out
+}
+
 // Drop resets the connection without calling the registry: nothing is
 // committed, but the client cannot know that.
 func Drop() Fault {
