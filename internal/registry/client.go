@@ -345,11 +345,8 @@ func (c *Client) checkRegistration(r request, s *Server, wantID, sentKey string)
 	if _, didID, err := did.ParseServerDID(s.DID); err != nil || didID != s.ID {
 		return c.replyErr(r.method, r.path, invalidReply("the reply's did %q is not the did:web of server record %s", clip(s.DID, 120), s.ID))
 	}
-	sent, err := keys.ParsePublicPEM(sentKey)
-	if err != nil {
-		return nil // nothing to compare with (the caller sent no key)
-	}
-	if holds, known := replyHoldsKey(s, sent); known && !holds {
+	sent, parseErr := keys.ParsePublicPEM(sentKey)
+	if holds, known := replyHoldsKey(s, sent); parseErr == nil && known && !holds {
 		return c.replyErr(r.method, r.path, invalidReply("the reply says server record %s holds another key than the one sent", s.ID))
 	}
 	return nil
