@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
-	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/did"
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
@@ -175,65 +174,36 @@ type reply struct {
 	body   []byte
 }
 
-// do performs one API call with retries. Non-2xx replies become *APIError,
-// transport failures *RequestError.
+// do performs one API call with retries (retry.go). Non-2xx replies become
+// *APIError, transport failures *RequestError.
 func (c *Client) do(ctx context.Context, r request) (*reply, error) {
 	if r.auth && c.apiKey == "" {
 		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, ErrMissingAPIKey)
 	}
-	var raw any // must stay a nil interface when there is no body
+	var body []byte
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: encoding the request: %w", r.method, r.path, err)
 		}
-		raw = b
+		body = b
 	}
-	target := c.baseURL + r.path
-	if len(r.query) > 0 {
-		target += "?" + r.query.Encode()
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: building the request: %w", r.method, r.path, err)
-	}
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
-	if raw != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if r.auth {
-		req.Header.Set(HeaderAPIKey, c.apiKey)
-	}
-	if r.idempotencyKey != "" {
-		req.Header.Set(HeaderIdempotencyKey, r.idempotencyKey)
-	}
-
-	st := &callState{c: c, ctx: ctx, method: r.method, path: r.path, retryable: r.retryable}
-	req.SetResponseHandler(st.readBody)
 	start := time.Now()
-	resp, err := st.retryClient().Do(req)
-	if err != nil {
+	res := c.withRetries(ctx, r, body)
+	c.logDone(ctx, r, res, time.Since(start))
+	switch {
+	case res.err != nil:
+		err := res.err
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}
-		c.logDone(st, 0, time.Since(start))
-		return nil, &RequestError{Method: r.method, Path: r.path, Attempts: max(st.attempt, 1), Reached: st.reached, Err: err}
+		return nil, &RequestError{Method: r.method, Path: r.path, Attempts: max(res.attempt, 1), Reached: res.reached, Err: err}
+	case res.status >= 200 && res.status < 300:
+		return &reply{status: res.status, body: res.body}, nil
 	}
-	c.logDone(st, resp.StatusCode, time.Since(start))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return &reply{status: resp.StatusCode, body: st.body}, nil
-	}
-	code, msg := decodeError(st.body, c.redact)
-	apiErr := &APIError{
-		StatusCode: resp.StatusCode,
-		Code:       code,
-		Message:    msg,
-		Method:     r.method,
-		Path:       r.path,
-		Attempts:   st.attempt,
-	}
-	if ra, ok := parseRetryAfter(resp.Header, c.now()); ok {
+	code, msg := decodeError(res.body, c.redact)
+	apiErr := &APIError{StatusCode: res.status, Code: code, Message: msg, Method: r.method, Path: r.path, Attempts: res.attempt}
+	if ra, ok := parseRetryAfter(res.header, c.now()); ok {
 		apiErr.RetryAfter = ra
 	}
 	return nil, apiErr

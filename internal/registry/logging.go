@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -21,8 +20,7 @@ import (
 //	error              a transport error (never a reply body)
 //
 // Never logged: request or reply bodies, headers, the API key, PEMs, badges.
-// go-retryablehttp's own logger is disabled (Logger: nil) because it would
-// log full URLs in its own format; these lines replace it.
+// The request's URL is never logged whole: only its path, never its query.
 
 // MaskSecrets returns ctx with the API key masked in every tflog message and
 // string field, so even an accidental log line cannot show it. Every Client
@@ -34,61 +32,61 @@ func (c *Client) MaskSecrets(ctx context.Context) context.Context {
 	return tflog.MaskLogStrings(ctx, c.apiKey)
 }
 
-func (c *Client) logAttempt(st *callState) {
-	tflog.Debug(st.ctx, "Sending registry request", map[string]any{
-		"method":  st.method,
-		"path":    st.path,
-		"attempt": st.attempt,
+func (c *Client) logAttempt(ctx context.Context, r request, attempt int) {
+	tflog.Debug(ctx, "Sending registry request", map[string]any{
+		"method":  r.method,
+		"path":    r.path,
+		"attempt": attempt,
 	})
 }
 
-func (c *Client) logOutcome(st *callState, resp *http.Response, err error) {
+func (c *Client) logOutcome(ctx context.Context, r request, res attemptResult, took time.Duration) {
 	fields := map[string]any{
-		"method":      st.method,
-		"path":        st.path,
-		"attempt":     st.attempt,
-		"duration_ms": time.Since(st.attemptStart).Milliseconds(),
+		"method":      r.method,
+		"path":        r.path,
+		"attempt":     res.attempt,
+		"duration_ms": took.Milliseconds(),
 	}
-	if err != nil {
-		fields["error"] = err.Error()
-		tflog.Debug(st.ctx, "Registry request attempt failed", fields)
+	if res.err != nil {
+		fields["error"] = res.err.Error()
+		tflog.Debug(ctx, "Registry request attempt failed", fields)
 		return
 	}
-	fields["status_code"] = resp.StatusCode
-	tflog.Debug(st.ctx, "Received registry reply", fields)
+	fields["status_code"] = res.status
+	tflog.Debug(ctx, "Received registry reply", fields)
 }
 
-func (c *Client) logRetry(st *callState, resp *http.Response, wait time.Duration) {
+func (c *Client) logRetry(ctx context.Context, r request, res attemptResult, wait time.Duration) {
 	fields := map[string]any{
-		"method":      st.method,
-		"path":        st.path,
-		"attempt":     st.attempt,
+		"method":      r.method,
+		"path":        r.path,
+		"attempt":     res.attempt,
 		"retry_in_ms": wait.Milliseconds(),
 	}
-	if resp != nil {
-		fields["status_code"] = resp.StatusCode
+	if res.err == nil {
+		fields["status_code"] = res.status
 	}
-	tflog.Info(st.ctx, "Retrying registry request", fields)
+	tflog.Info(ctx, "Retrying registry request", fields)
 }
 
-func (c *Client) logNoRetry(st *callState, reason string, wait time.Duration) {
-	tflog.Info(st.ctx, "Not retrying registry request: "+reason, map[string]any{
-		"method":      st.method,
-		"path":        st.path,
-		"attempt":     st.attempt,
+func (c *Client) logNoRetry(ctx context.Context, r request, res attemptResult, reason string, wait time.Duration) {
+	tflog.Info(ctx, "Not retrying registry request: "+reason, map[string]any{
+		"method":      r.method,
+		"path":        r.path,
+		"attempt":     res.attempt,
 		"retry_in_ms": wait.Milliseconds(),
 	})
 }
 
-func (c *Client) logDone(st *callState, status int, total time.Duration) {
+func (c *Client) logDone(ctx context.Context, r request, res attemptResult, total time.Duration) {
 	fields := map[string]any{
-		"method":      st.method,
-		"path":        st.path,
-		"attempt":     st.attempt,
+		"method":      r.method,
+		"path":        r.path,
+		"attempt":     res.attempt,
 		"duration_ms": total.Milliseconds(),
 	}
-	if status != 0 {
-		fields["status_code"] = status
+	if res.status != 0 {
+		fields["status_code"] = res.status
 	}
-	tflog.Debug(st.ctx, "Registry request finished", fields)
+	tflog.Debug(ctx, "Registry request finished", fields)
 }

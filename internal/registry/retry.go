@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -14,17 +15,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/net/http/httpguts"
 )
 
-// Retry rules (PROTOCOL.md A6):
+// Retry rules:
 //
 //   - Retried: 429, 500, 502, 503, 504 and network errors (connection
 //     refused or reset, per-attempt timeouts, a body cut short), for GET,
 //     PUT, DELETE and the badge, revoke, disable and enable POSTs. A create
-//     POST is retried only when it carries an Idempotency-Key.
+//     POST is retried only when it carries an Idempotency-Key, which makes a
+//     repeat return the record the first attempt made.
 //   - Never retried: any other status (a 4xx other than 429 in particular),
-//     TLS certificate errors, refused redirects, replies over 1 MiB.
+//     TLS failures (certificates, a plain-HTTP server on an https:// URL),
+//     refused redirects, replies over 1 MiB.
 //   - At most Config.MaxRetries retries after the first attempt.
 //   - The wait before retry k (1-based) is drawn uniformly from
 //     [MinBackoff, min(MaxBackoff, MinBackoff*2^k)] (capped exponential
@@ -39,14 +42,149 @@ import (
 //   - Cancelling the context stops everything at once, mid-attempt or
 //     mid-wait.
 //
-// The loop itself is go-retryablehttp's Client.Do. A new retryablehttp.Client
-// is made per call (a small struct sharing the one *http.Client) so that its
-// CheckRetry, Backoff and hooks can carry the call's state: the attempt
-// number, the planned wait and the reply body.
+// The loop is this file's own: a few lines that read as the rules above. (A
+// general retry library would need each of its hooks replaced to keep the
+// Retry-After ceiling, the deadline rule, the body read inside the attempt
+// and the per-call policy.)
 
 // retryAfterCeiling is the longest Retry-After ever waited for when it is
 // longer than MaxBackoff.
 const retryAfterCeiling = 5 * time.Minute
+
+// attemptResult is what one attempt (or the last one) brought.
+type attemptResult struct {
+	attempt int // 1-based number of the attempt
+	status  int // 0 after a transport error
+	header  http.Header
+	body    []byte
+	err     error // transport error, or the body cut short
+	// reached is true once any attempt may have reached the registry.
+	reached bool
+}
+
+// withRetries runs the attempts of one call and returns the last result.
+func (c *Client) withRetries(ctx context.Context, r request, body []byte) attemptResult {
+	var res attemptResult
+	for attempt := 1; ; attempt++ {
+		reached := res.reached
+		res = c.attempt(ctx, r, body, attempt)
+		res.reached = res.reached || reached
+		if !c.retryable(ctx, r, res) {
+			return res
+		}
+		wait, ok := c.planWait(attempt, res)
+		if !ok {
+			c.logNoRetry(ctx, r, res, "Retry-After is longer than the client waits", wait)
+			return res
+		}
+		if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
+			c.logNoRetry(ctx, r, res, "the wait would outlast the context deadline", wait)
+			return res
+		}
+		c.logRetry(ctx, r, res, wait)
+		if c.onWait != nil {
+			c.onWait(attempt, wait)
+		}
+		if err := sleep(ctx, wait); err != nil {
+			res.err, res.status = err, 0
+			return res
+		}
+	}
+}
+
+// attempt sends the request once and reads the whole reply (capped at
+// 1 MiB), so that a body cut short is a failed attempt like any network
+// error.
+func (c *Client) attempt(ctx context.Context, r request, body []byte, n int) attemptResult {
+	res := attemptResult{attempt: n}
+	req, err := c.newHTTPRequest(ctx, r, body)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	c.logAttempt(ctx, r, n)
+	start := time.Now()
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		res.err, res.reached = err, !neverSent(err)
+		c.logOutcome(ctx, r, res, time.Since(start))
+		return res
+	}
+	defer resp.Body.Close()
+	res.reached, res.status, res.header = true, resp.StatusCode, resp.Header
+	res.body, res.err = readCapped(resp)
+	if res.err != nil {
+		res.status = 0
+	}
+	c.logOutcome(ctx, r, res, time.Since(start))
+	res.body = c.redactBody(res.body)
+	return res
+}
+
+// newHTTPRequest builds one attempt's request. Header values are checked
+// here, so a value no HTTP server would accept is a plain error before any
+// I/O rather than a transport failure to retry.
+func (c *Client) newHTTPRequest(ctx context.Context, r request, body []byte) (*http.Request, error) {
+	target := c.baseURL + r.path
+	if len(r.query) > 0 {
+		target += "?" + r.query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
+	if err != nil {
+		return nil, errorsWithoutRetry(fmt.Errorf("building the request: %w", err))
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.auth {
+		req.Header.Set(HeaderAPIKey, c.apiKey)
+	}
+	if r.idempotencyKey != "" {
+		req.Header.Set(HeaderIdempotencyKey, r.idempotencyKey)
+	}
+	for name, values := range req.Header {
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return nil, errorsWithoutRetry(fmt.Errorf("the %s header value is not a valid HTTP header value", name))
+			}
+		}
+	}
+	return req, nil
+}
+
+// readCapped reads a reply body, keeping at most maxReplyBytes. A 2xx body
+// over the cap is an error (it would be decoded); an error body is only
+// quoted, so it is cut.
+func readCapped(resp *http.Response) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxReplyBytes {
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return nil, errReplyTooLarge
+		}
+		data = data[:maxReplyBytes]
+	}
+	return data, nil
+}
+
+// retryable decides whether the call is worth another attempt.
+func (c *Client) retryable(ctx context.Context, r request, res attemptResult) bool {
+	switch {
+	case ctx.Err() != nil, !r.retryable, res.attempt > c.maxRetries:
+		return false
+	case res.err != nil:
+		return retryableError(res.err)
+	}
+	return retryableStatus(res.status)
+}
 
 // retryableStatus reports whether a reply status is worth another attempt.
 func retryableStatus(code int) bool {
@@ -58,30 +196,33 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// retryableError reports whether a transport error is worth another attempt.
+// retryableError reports whether a transport error is worth another attempt:
+// every one but those that another attempt would meet again.
 func retryableError(err error) bool {
-	if errors.Is(err, errRedirectRefused) || errors.Is(err, errReplyTooLarge) || errors.Is(err, http.ErrSchemeMismatch) {
-		return false
-	}
 	var (
+		noRetry      *permanentError
 		verifyErr    *tls.CertificateVerificationError
 		unknownAuth  x509.UnknownAuthorityError
 		hostnameErr  x509.HostnameError
 		certInvalid  x509.CertificateInvalidError
 		recordHeader tls.RecordHeaderError
 	)
-	if errors.As(err, &verifyErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostnameErr) ||
-		errors.As(err, &certInvalid) || errors.As(err, &recordHeader) {
+	switch {
+	case errors.Is(err, errRedirectRefused), errors.Is(err, errReplyTooLarge), errors.Is(err, http.ErrSchemeMismatch),
+		errors.As(err, &noRetry), errors.As(err, &verifyErr), errors.As(err, &unknownAuth), errors.As(err, &hostnameErr),
+		errors.As(err, &certInvalid), errors.As(err, &recordHeader):
 		return false
-	}
-	msg := err.Error()
-	for _, permanent := range []string{"unsupported protocol scheme", "invalid header", "certificate is not trusted"} {
-		if strings.Contains(msg, permanent) {
-			return false
-		}
 	}
 	return true
 }
+
+// permanentError marks a failure another attempt would meet again.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func errorsWithoutRetry(err error) error { return &permanentError{err: err} }
 
 // neverSent reports whether a transport error shows that the request never
 // reached the registry: the host name did not resolve, no connection could
@@ -90,6 +231,7 @@ func retryableError(err error) bool {
 // attempt changed nothing remote.
 func neverSent(err error) bool {
 	var (
+		noRetry      *permanentError
 		dnsErr       *net.DNSError
 		opErr        *net.OpError
 		verifyErr    *tls.CertificateVerificationError
@@ -100,7 +242,7 @@ func neverSent(err error) bool {
 		certInvalid  x509.CertificateInvalidError
 	)
 	switch {
-	case errors.Is(err, http.ErrSchemeMismatch), errors.As(err, &dnsErr),
+	case errors.Is(err, http.ErrSchemeMismatch), errors.As(err, &noRetry), errors.As(err, &dnsErr),
 		errors.As(err, &verifyErr), errors.As(err, &alert), errors.As(err, &recordHeader),
 		errors.As(err, &unknownAuth), errors.As(err, &hostnameErr), errors.As(err, &certInvalid):
 		return true
@@ -108,6 +250,32 @@ func neverSent(err error) bool {
 		return opErr.Op == "dial"
 	}
 	return false
+}
+
+// planWait is the wait before retry k after res. ok is false when a
+// Retry-After asks for longer than the client is ever willing to wait.
+func (c *Client) planWait(k int, res attemptResult) (time.Duration, bool) {
+	if res.err == nil {
+		if ra, found := parseRetryAfter(res.header, c.now()); found {
+			if ra > max(c.maxBackoff, retryAfterCeiling) {
+				return ra, false
+			}
+			return max(ra, c.minBackoff), true
+		}
+	}
+	return jitterBackoff(c.minBackoff, c.maxBackoff, k, c.jitter()), true
+}
+
+// sleep waits for d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // parseRetryAfter parses a Retry-After header: delta-seconds or an HTTP-date
@@ -152,151 +320,7 @@ func jitterBackoff(minWait, maxWait time.Duration, k int, rnd float64) time.Dura
 	return minWait + time.Duration(rnd*float64(ceiling-minWait))
 }
 
-// planWait is the client's Backoff: the wait before retry k after a reply
-// (resp may be nil after a network error). ok is false when a Retry-After
-// asks for longer than the client is ever willing to wait.
-func (c *Client) planWait(k int, resp *http.Response) (time.Duration, bool) {
-	if resp != nil {
-		if ra, found := parseRetryAfter(resp.Header, c.now()); found {
-			if ra > max(c.maxBackoff, retryAfterCeiling) {
-				return ra, false
-			}
-			return max(ra, c.minBackoff), true
-		}
-	}
-	return jitterBackoff(c.minBackoff, c.maxBackoff, k, c.jitter()), true
-}
-
 var (
 	errRedirectRefused = errors.New("the registry redirected to another origin; not following it so the API key is not sent there")
 	errReplyTooLarge   = invalidReply("the reply body is larger than 1 MiB")
 )
-
-// callState is the state of one client call across its attempts. All of its
-// methods run on the goroutine that called retryablehttp.Client.Do.
-type callState struct {
-	c         *Client
-	ctx       context.Context
-	method    string
-	path      string
-	retryable bool
-
-	attempt      int       // number of the attempt in flight or just done (1-based)
-	reached      bool      // an attempt may have reached the registry (see neverSent)
-	checked      int       // last attempt CheckRetry has judged
-	attemptStart time.Time // start of the attempt in flight
-	wait         time.Duration
-	body         []byte // body of the final reply, read by readBody
-}
-
-// retryClient is a retryablehttp.Client wired to this call. Its own logger is
-// disabled: the call logs through tflog itself (logging.go).
-func (st *callState) retryClient() *retryablehttp.Client {
-	return &retryablehttp.Client{
-		HTTPClient:     st.c.httpClient,
-		Logger:         nil,
-		RetryWaitMin:   st.c.minBackoff,
-		RetryWaitMax:   st.c.maxBackoff,
-		RetryMax:       st.c.maxRetries,
-		RequestLogHook: st.beforeAttempt,
-		CheckRetry:     st.checkRetry,
-		Backoff:        st.backoff,
-		ErrorHandler:   st.errorHandler,
-	}
-}
-
-// beforeAttempt is the RequestLogHook: it runs before every attempt.
-func (st *callState) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
-	st.attempt = i + 1
-	st.attemptStart = time.Now()
-	st.c.logAttempt(st)
-}
-
-// checkRetry is the CheckRetry policy. retryablehttp calls it after each
-// attempt and, when it said no and a reply came, once more after readBody
-// consumed that reply (with readBody's error, if any).
-func (st *callState) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return false, ctxErr
-	}
-	if st.checked == st.attempt {
-		// Second look at the same attempt: the first said "do not retry".
-		// Only a failure while reading the body can change that.
-		if err == nil {
-			return false, nil
-		}
-	} else {
-		st.checked = st.attempt
-		st.c.logOutcome(st, resp, err)
-		if resp != nil || !neverSent(err) {
-			st.reached = true
-		}
-	}
-	if !st.retryable {
-		return false, nil
-	}
-	if err != nil {
-		if !retryableError(err) {
-			return false, nil
-		}
-	} else if !retryableStatus(resp.StatusCode) {
-		return false, nil
-	}
-	if st.attempt > st.c.maxRetries {
-		return false, nil
-	}
-	if err != nil {
-		resp = nil // no reply headers to honour
-	}
-	wait, ok := st.c.planWait(st.attempt, resp)
-	if !ok {
-		st.c.logNoRetry(st, "Retry-After is longer than the client waits", wait)
-		return false, nil
-	}
-	if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
-		st.c.logNoRetry(st, "the wait would outlast the context deadline", wait)
-		return false, nil
-	}
-	st.wait = wait
-	st.c.logRetry(st, resp, wait)
-	if st.c.onWait != nil {
-		st.c.onWait(st.attempt, wait)
-	}
-	return true, nil
-}
-
-// backoff is the Backoff hook: the wait checkRetry planned for this retry.
-func (st *callState) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
-	return st.wait
-}
-
-// errorHandler is the ErrorHandler: it closes any reply and returns the cause
-// unwrapped; do() wraps it with the method, path and attempt count.
-func (st *callState) errorHandler(resp *http.Response, err error, _ int) (*http.Response, error) {
-	if resp != nil {
-		_ = resp.Body.Close()
-	}
-	if err == nil {
-		err = errors.New("the retry loop ended without a reply")
-	}
-	return nil, err
-}
-
-// readBody is the response handler: it reads the final reply into st.body
-// (capped at 1 MiB) inside the retry loop, so a body cut short by the network
-// or the per-attempt timeout is retried like any network error.
-func (st *callState) readBody(resp *http.Response) error {
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
-	if err != nil {
-		return err
-	}
-	if len(data) > maxReplyBytes {
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return errReplyTooLarge
-		}
-		data = data[:maxReplyBytes] // error replies are only quoted, never decoded whole
-	}
-	st.body = st.c.redactBody(bytes.Clone(data))
-	return nil
-}

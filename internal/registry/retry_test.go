@@ -2,9 +2,12 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -621,17 +624,34 @@ func TestJitterBackoff(t *testing.T) {
 	}
 }
 
+// TestClient_InvalidHeaderNeverSent: a header value no server would accept
+// is refused before any I/O, without retries.
+func TestClient_InvalidHeaderNeverSent(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, replyWith(http.StatusOK, `{}`))
+	c, err := New(Config{BaseURL: f.URL, APIKey: testAPIKey, UserAgent: "bad\x01agent", MaxRetries: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetServer(t.Context(), testServerID)
+	if err == nil || IsOutcomeUnknown(err) || f.calls.Load() != 0 {
+		t.Fatalf("err = %v (outcome unknown %v), calls = %d; want a plain error and no request", err, IsOutcomeUnknown(err), f.calls.Load())
+	}
+}
+
 func TestRetryableError(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
 		err  error
 		want bool
 	}{
-		"connection reset":  {err: errors.New("read: connection reset by peer"), want: true},
-		"refused redirect":  {err: errRedirectRefused, want: false},
-		"too large":         {err: errReplyTooLarge, want: false},
-		"untrusted cert":    {err: errors.New("x509: certificate is not trusted"), want: false},
-		"bad header value":  {err: errors.New(`net/http: invalid header field value for "X"`), want: false},
+		"connection reset": {err: errors.New("read: connection reset by peer"), want: true},
+		"refused redirect": {err: errRedirectRefused, want: false},
+		"too large":        {err: errReplyTooLarge, want: false},
+		// Errors are told apart by type, never by their text.
+		"untrusted cert":    {err: &url.Error{Op: "Get", URL: "https://x", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, want: false},
+		"plain-http server": {err: &url.Error{Op: "Get", URL: "https://x", Err: http.ErrSchemeMismatch}, want: false},
+		"bad header value":  {err: errorsWithoutRetry(errors.New(`the User-Agent header value is not a valid HTTP header value`)), want: false},
 		"deadline exceeded": {err: context.DeadlineExceeded, want: true},
 	}
 	for name, tc := range tests {
