@@ -21,8 +21,9 @@ import (
 )
 
 var (
-	_ action.Action              = (*badgeRevokeAction)(nil)
-	_ action.ActionWithConfigure = (*badgeRevokeAction)(nil)
+	_ action.Action               = (*badgeRevokeAction)(nil)
+	_ action.ActionWithConfigure  = (*badgeRevokeAction)(nil)
+	_ action.ActionWithModifyPlan = (*badgeRevokeAction)(nil)
 )
 
 // maxRevokeReasonLength is the longest revocation reason, in characters, the
@@ -80,10 +81,15 @@ func (a *badgeRevokeAction) Configure(_ context.Context, req action.ConfigureReq
 	a.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
+func (a *badgeRevokeAction) ModifyPlan(ctx context.Context, req action.ModifyPlanRequest, resp *action.ModifyPlanResponse) {
+	requireArguments(ctx, req.Config, &resp.Diagnostics, "jti")
+}
+
 // Invoke reads the badge's public status, revokes it unless it is revoked
 // already, and reads the status back.
 func (a *badgeRevokeAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
 	var m badgeRevokeActionModel
+	requireArguments(ctx, req.Config, &resp.Diagnostics, "jti")
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() || !actionConfigured(a.data, providerTypeName+"_badge_revoke", &resp.Diagnostics) {
 		return

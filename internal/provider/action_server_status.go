@@ -19,8 +19,9 @@ import (
 // action_server_enable.go).
 
 var (
-	_ action.Action              = (*serverStatusAction)(nil)
-	_ action.ActionWithConfigure = (*serverStatusAction)(nil)
+	_ action.Action               = (*serverStatusAction)(nil)
+	_ action.ActionWithConfigure  = (*serverStatusAction)(nil)
+	_ action.ActionWithModifyPlan = (*serverStatusAction)(nil)
 )
 
 // statusChange is what one of the two actions does.
@@ -67,10 +68,15 @@ func (a *serverStatusAction) Configure(_ context.Context, req action.ConfigureRe
 	a.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
+func (a *serverStatusAction) ModifyPlan(ctx context.Context, req action.ModifyPlanRequest, resp *action.ModifyPlanResponse) {
+	requireArguments(ctx, req.Config, &resp.Diagnostics, "server_id")
+}
+
 // Invoke reads the record, changes its status unless it already has it, and
 // checks the registry's answer. Doing it again changes nothing.
 func (a *serverStatusAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
 	var m serverStatusActionModel
+	requireArguments(ctx, req.Config, &resp.Diagnostics, "server_id")
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() || !actionConfigured(a.data, providerTypeName+a.change.typeSuffix, &resp.Diagnostics) {
 		return

@@ -23,6 +23,7 @@ var (
 	_ action.Action                     = (*serverVerifyAction)(nil)
 	_ action.ActionWithConfigure        = (*serverVerifyAction)(nil)
 	_ action.ActionWithConfigValidators = (*serverVerifyAction)(nil)
+	_ action.ActionWithModifyPlan       = (*serverVerifyAction)(nil)
 )
 
 // NewServerVerifyAction returns the capiscio_server_verify action.
@@ -108,11 +109,16 @@ func (a *serverVerifyAction) Configure(_ context.Context, req action.ConfigureRe
 	a.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
+func (a *serverVerifyAction) ModifyPlan(ctx context.Context, req action.ModifyPlanRequest, resp *action.ModifyPlanResponse) {
+	requireArguments(ctx, req.Config, &resp.Diagnostics, "server_id")
+}
+
 // Invoke runs the checks in order. Every failed check adds its own error; the
 // badge is asked for only when the record is active and its key known, since
 // the registry refuses a disabled record badges anyway.
 func (a *serverVerifyAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
 	var m serverVerifyActionModel
+	requireArguments(ctx, req.Config, &resp.Diagnostics, "server_id")
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() || !actionConfigured(a.data, providerTypeName+"_server_verify", &resp.Diagnostics) {
 		return

@@ -7,6 +7,9 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
@@ -30,6 +33,23 @@ func actionConfigured(data *providerData, typeName string, diags *diag.Diagnosti
 		return false
 	}
 	return true
+}
+
+// requireArguments reports the required arguments that are null. Terraform
+// (1.16) hands an action a null from a variable (default = null) without the
+// "Missing required argument" error it gives a resource, so each action calls
+// this in ModifyPlan (plan -invoke, and the plan of a triggering resource)
+// and again in Invoke. Unknown values pass: they are known by the invocation.
+func requireArguments(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics, names ...string) {
+	for _, name := range names {
+		var v types.String
+		diags.Append(cfg.GetAttribute(ctx, path.Root(name), &v)...)
+		if v.IsNull() {
+			diags.AddAttributeError(path.Root(name), "Missing Action Argument",
+				fmt.Sprintf("The action's %s is null, so there is nothing to act on. Give it a value: a reference such as "+
+					"capiscio_server_identity.NAME.id, or a variable set on the command line (-var %s=...).", name, name))
+		}
+	}
 }
 
 // progress sends one progress message to Terraform, which prints it under the

@@ -145,3 +145,24 @@ func serverStatusOf(t *testing.T, reg *registrytest.Registry, id string) string 
 	}
 	return st.Status
 }
+
+// TestActions_NullArguments: Terraform hands an action a null from a variable
+// (default = null) for a required argument; every action refuses it by name
+// before calling the registry.
+func TestActions_NullArguments(t *testing.T) {
+	t.Parallel()
+	reg := testRegistry(t)
+	for arg, newAction := range map[string]func() action.Action{
+		"server_id": NewServerDisableAction,
+		"jti":       NewBadgeRevokeAction,
+	} {
+		got := invokeAction(t, reg, reg.APIKey, newAction, nil)
+		wantInvoked(t, got, []string{"Missing Action Argument"}, "The action's "+arg+" is null", "-var "+arg+"=")
+		if len(got.progress) != 0 {
+			t.Errorf("%s: the action went on after a null argument: %q", arg, got.progress)
+		}
+	}
+	for _, newAction := range []func() action.Action{NewServerEnableAction, NewServerVerifyAction} {
+		wantInvoked(t, invokeAction(t, reg, reg.APIKey, newAction, nil), []string{"Missing Action Argument"}, "server_id is null")
+	}
+}
