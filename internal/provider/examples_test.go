@@ -42,6 +42,11 @@ func TestExamples_Validate(t *testing.T) {
 		t.Run(dir, func(t *testing.T) {
 			work := t.TempDir()
 			text := copyTF(t, filepath.Join("../../examples", dir), work)
+			if actionBlockRe.MatchString(text) {
+				if ok, why := actionsCLI(t); !ok {
+					t.Skip(why)
+				}
+			}
 			for _, m := range pemFileRe.FindAllStringSubmatch(text, -1) {
 				writeFile(t, filepath.Join(work, m[1]), newTestKey(t).PEM) // the Ed25519 public key a user would make
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -44,6 +45,7 @@ var (
 	_ provider.Provider                       = (*capiscioProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*capiscioProvider)(nil)
 	_ provider.ProviderWithFunctions          = (*capiscioProvider)(nil)
+	_ provider.ProviderWithActions            = (*capiscioProvider)(nil)
 )
 
 // New returns the provider factory used by main.go.
@@ -158,6 +160,7 @@ func (p *capiscioProvider) Configure(ctx context.Context, req provider.Configure
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ActionData = data
 }
 
 type providerSettings struct {
@@ -262,6 +265,17 @@ func (p *capiscioProvider) Functions(_ context.Context) []func() function.Functi
 		NewBadgeClaimsFunction,
 		NewPEMEnvFunction,
 		NewPublicKeyJWKFunction,
+	}
+}
+
+// Actions lists the actions (Terraform >= 1.14): operations run on demand
+// (-invoke) or by an action_trigger, which change the registry, never state.
+func (p *capiscioProvider) Actions(_ context.Context) []func() action.Action {
+	return []func() action.Action{
+		NewBadgeRevokeAction,
+		NewServerDisableAction,
+		NewServerEnableAction,
+		NewServerVerifyAction,
 	}
 }
 

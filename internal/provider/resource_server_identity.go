@@ -457,6 +457,14 @@ func (r *serverIdentityResource) putDeclaredKey(ctx context.Context, state serve
 // naming what the registry can tell: another organisation's record, a wrong
 // registry URL, or no such record.
 func addGivenRecordNotFound(ctx context.Context, c *registry.Client, diags *diag.Diagnostics, id string, notFound error) {
+	addRecordNotFound(ctx, c, diags, id, notFound,
+		"Create it in the CapiscIO dashboard first, or remove server_id to let the provider create a record.")
+}
+
+// addRecordNotFound reports a 404 for a record named by a server_id argument
+// (of the resource or an action) the way addGivenRecordNotFound does; advice
+// says what to do when no such record exists.
+func addRecordNotFound(ctx context.Context, c *registry.Client, diags *diag.Diagnostics, id string, notFound error, advice string) {
 	perr := c.ProveGone(ctx, id, notFound)
 	np, _ := registry.IsNotProven(perr)
 	switch {
@@ -470,8 +478,7 @@ func addGivenRecordNotFound(ctx context.Context, c *registry.Client, diags *diag
 				id, np.Detail, EnvRegistryURL))
 	default:
 		diags.AddAttributeError(path.Root("server_id"), "Server Record Not Found",
-			fmt.Sprintf("No server record with id %s exists in the registry. Create it in the CapiscIO dashboard first, or "+
-				"remove server_id to let the provider create a record.", id))
+			fmt.Sprintf("No server record with id %s exists in the registry. %s", id, advice))
 	}
 }
 
