@@ -9,7 +9,7 @@
 # -versions stops earlier), but `go install` refuses it (replace directives) and the module
 # does not build as downloaded: go.mod replaces nine remote-state backends (azure, consul,
 # cos, gcs, kubernetes, oss, pg, s3, oci) and internal/legacy with nested modules that the
-# module zip leaves out (see shared/TOOLCHAIN.md). So the module is copied to a writable temp
+# module zip leaves out. So the module is copied to a writable temp
 # dir, those ten require/replace pairs are dropped from go.mod, and the nine backends are
 # taken out of internal/backend/init/init.go, the one non-test file importing them (nothing
 # imports internal/legacy). The result is Terraform without those state backends (local,

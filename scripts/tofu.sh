@@ -6,7 +6,7 @@
 #
 # `go install github.com/opentofu/opentofu/cmd/tofu@vX` is refused (the module has replace
 # directives), so the module is downloaded from the proxy, copied to a writable temp dir and
-# built there (see shared/TOOLCHAIN.md). The build takes about 8 minutes on 2 cores; the
+# built there. The build takes about 8 minutes on 2 cores; the
 # result is cached in the same tool cache as scripts/tool.sh, outside the repository, under a
 # versioned name, so CI runs on the same machine reuse it and a version bump rebuilds.
 # Progress goes to stderr; only the path goes to stdout.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Operation kinds, in report order.
@@ -165,7 +165,7 @@ func (c *client) call(ctx context.Context, op, method, path string, body []byte,
 		st.failure("%s %s: %v", method, path, err)
 		return nil
 	}
-	req.Header.Set(registry.HeaderAPIKey, c.apiKey)
+	req.Header.Set(protocol.HeaderAPIKey, c.apiKey)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -209,9 +209,9 @@ func (c *client) newKey() keys.Material {
 
 func (c *client) create(ctx context.Context, idem string) {
 	m := c.newKey()
-	body, _ := json.Marshal(registry.CreateServerRequest{Name: idem, DID: m.DIDKey, PublicKey: m.PEM})
-	r := c.call(ctx, opCreate, http.MethodPost, registry.PathServers, body, map[string]string{registry.HeaderIdempotencyKey: idem})
-	var env registry.Envelope[registry.Server]
+	body, _ := json.Marshal(protocol.CreateServerRequest{Name: idem, DID: m.DIDKey, PublicKey: m.PEM})
+	r := c.call(ctx, opCreate, http.MethodPost, protocol.PathServers, body, map[string]string{protocol.HeaderIdempotencyKey: idem})
+	var env protocol.Envelope[protocol.Server]
 	if r == nil || r.status != http.StatusCreated || json.Unmarshal(r.body, &env) != nil || env.Data.ID == "" {
 		return
 	}
@@ -222,11 +222,11 @@ func (c *client) create(ctx context.Context, idem string) {
 // replay repeats the client's last create with its Idempotency-Key: 200 with
 // the same server, never a second one.
 func (c *client) replay(ctx context.Context) {
-	r := c.call(ctx, opReplay, http.MethodPost, registry.PathServers, c.lastBody, map[string]string{registry.HeaderIdempotencyKey: c.lastIdem})
+	r := c.call(ctx, opReplay, http.MethodPost, protocol.PathServers, c.lastBody, map[string]string{protocol.HeaderIdempotencyKey: c.lastIdem})
 	if r == nil || r.status >= 400 {
 		return
 	}
-	var env registry.Envelope[registry.Server]
+	var env protocol.Envelope[protocol.Server]
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &env) != nil || env.Data.ID != c.lastID {
 		st := c.ops[opReplay]
 		st.bad++
@@ -236,8 +236,8 @@ func (c *client) replay(ctx context.Context) {
 
 func (c *client) rotate(ctx context.Context, s *server) {
 	m := c.newKey()
-	body, _ := json.Marshal(registry.RegisterKeyRequest{DID: m.DIDKey, PublicKey: m.PEM})
-	r := c.call(ctx, opRotate, http.MethodPut, serverPath(registry.PathServer, s.id), body, nil)
+	body, _ := json.Marshal(protocol.RegisterKeyRequest{DID: m.DIDKey, PublicKey: m.PEM})
+	r := c.call(ctx, opRotate, http.MethodPut, protocol.Path(protocol.PathServer, s.id), body, nil)
 	switch {
 	case r == nil || r.status >= 500:
 		s.accepted = append(s.accepted, m.DIDKey) // maybe applied
@@ -247,8 +247,8 @@ func (c *client) rotate(ctx context.Context, s *server) {
 }
 
 func (c *client) badge(ctx context.Context, s *server) {
-	r := c.call(ctx, opBadge, http.MethodPost, serverPath(registry.PathServerBadge, s.id), []byte(`{}`), nil)
-	var env registry.Envelope[registry.Badge]
+	r := c.call(ctx, opBadge, http.MethodPost, protocol.Path(protocol.PathServerBadge, s.id), []byte(`{}`), nil)
+	var env protocol.Envelope[protocol.Badge]
 	if r == nil || r.status != http.StatusCreated || json.Unmarshal(r.body, &env) != nil || env.Data.JTI == "" {
 		return
 	}
@@ -257,21 +257,16 @@ func (c *client) badge(ctx context.Context, s *server) {
 
 // read gets a server and checks it holds a key this client may have set.
 func (c *client) read(ctx context.Context, s *server) {
-	r := c.call(ctx, opRead, http.MethodGet, serverPath(registry.PathServer, s.id), nil, nil)
+	r := c.call(ctx, opRead, http.MethodGet, protocol.Path(protocol.PathServer, s.id), nil, nil)
 	if r == nil || r.status != http.StatusOK {
 		return
 	}
-	var env registry.Envelope[registry.Server]
+	var env protocol.Envelope[protocol.Server]
 	if err := json.Unmarshal(r.body, &env); err != nil || !contains(s.accepted, env.Data.DIDKey) {
 		st := c.ops[opRead]
 		st.bad++
 		st.failure("read %s: key %s is not one this client set (%v)", s.id, env.Data.DIDKey, err)
 	}
-}
-
-func serverPath(pattern, id string) string {
-	pattern = strings.Replace(pattern, "{id}", id, 1)
-	return strings.Replace(pattern, "{jti}", id, 1)
 }
 
 func contains(list []string, v string) bool {

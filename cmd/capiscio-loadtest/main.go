@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 const defaultDevKey = "sk_test_loadtest-0123456789abcdef"
@@ -158,11 +160,12 @@ func startRegistry(bin, tmp, data, listen, devKey, name string) (*registryProces
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	u, err := url.Parse(p.url)
+	canonical, err := protocol.ParseBaseURL(p.url)
 	if err != nil {
 		p.kill()
-		return nil, err
+		return nil, fmt.Errorf("the registry announced an unusable URL: %w", err)
 	}
+	u, _ := url.Parse(canonical) // canonical URLs parse
 	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
 		p.kill()
 		return nil, fmt.Errorf("the registry announced %s, not a loopback address", p.url)

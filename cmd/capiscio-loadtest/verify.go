@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // verification is what the restarted registry still holds.
@@ -49,11 +49,11 @@ func verify(base, apiKey string, workers int, res *results) *verification {
 	}
 	for _, s := range res.servers {
 		jobs <- func(wc *client) string {
-			r := wc.call(ctx, opVerify, http.MethodGet, serverPath(registry.PathServer, s.id), nil, nil)
+			r := wc.call(ctx, opVerify, http.MethodGet, protocol.Path(protocol.PathServer, s.id), nil, nil)
 			if r == nil || r.status != http.StatusOK {
 				return fmt.Sprintf("server %s: %s", s.id, describe(r))
 			}
-			var env registry.Envelope[registry.Server]
+			var env protocol.Envelope[protocol.Server]
 			if err := json.Unmarshal(r.body, &env); err != nil {
 				return fmt.Sprintf("server %s: %v", s.id, err)
 			}
@@ -65,8 +65,8 @@ func verify(base, apiKey string, workers int, res *results) *verification {
 	}
 	for jti := range res.badges {
 		jobs <- func(wc *client) string {
-			r := wc.call(ctx, opVerify, http.MethodGet, serverPath(registry.PathBadgeStatus, jti), nil, nil)
-			var st registry.BadgeStatus
+			r := wc.call(ctx, opVerify, http.MethodGet, protocol.Path(protocol.PathBadgeStatus, jti), nil, nil)
+			var st protocol.BadgeStatus
 			if r == nil || r.status != http.StatusOK || json.Unmarshal(r.body, &st) != nil || st.JTI != jti {
 				return fmt.Sprintf("badge %s: %s", jti, describe(r))
 			}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // registryProcess is the real capiscio-registry binary running in a child
@@ -77,34 +77,34 @@ func TestDurability_KillNine(t *testing.T) {
 
 	// Writers create servers and badges until the process dies; only the
 	// records whose 201 arrived count as acknowledged.
-	bodies := make([]registry.CreateServerRequest, 16)
+	bodies := make([]protocol.CreateServerRequest, 16)
 	for i := range bodies {
 		bodies[i] = newServerBody(t)
 	}
 	var mu sync.Mutex
-	acked := map[string]registry.Server{}
+	acked := map[string]protocol.Server{}
 	ackedBadges := map[string]string{} // jti -> server id
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				body := bodies[(w*7+i)%len(bodies)]
-				r, err := tryHTTP(http.MethodPost, first.url+registry.PathServers, devKey, body)
+				r, err := tryHTTP(http.MethodPost, first.url+protocol.PathServers, devKey, body)
 				if err != nil || r.status != http.StatusCreated {
 					return
 				}
-				var env registry.Envelope[registry.Server]
+				var env protocol.Envelope[protocol.Server]
 				if json.Unmarshal(r.body, &env) != nil {
 					return
 				}
 				mu.Lock()
 				acked[env.Data.ID] = env.Data
 				mu.Unlock()
-				r, err = tryHTTP(http.MethodPost, first.url+strings.Replace(registry.PathServerBadge, "{id}", env.Data.ID, 1), devKey, nil)
+				r, err = tryHTTP(http.MethodPost, first.url+strings.Replace(protocol.PathServerBadge, "{id}", env.Data.ID, 1), devKey, nil)
 				if err != nil || r.status != http.StatusCreated {
 					return
 				}
-				var badge registry.Envelope[registry.Badge]
+				var badge protocol.Envelope[protocol.Badge]
 				if json.Unmarshal(r.body, &badge) != nil {
 					return
 				}
@@ -130,12 +130,12 @@ func TestDurability_KillNine(t *testing.T) {
 		t.Errorf("CA key after restart = %+v, want %+v", got.Keys[0], jwks.Keys[0])
 	}
 	for id, want := range acked {
-		r := httpDo(t, http.MethodGet, second.url+strings.Replace(registry.PathServer, "{id}", id, 1), devKey, nil)
+		r := httpDo(t, http.MethodGet, second.url+strings.Replace(protocol.PathServer, "{id}", id, 1), devKey, nil)
 		if r.status != http.StatusOK {
 			t.Errorf("acknowledged server %s lost: %d %s", id, r.status, r.body)
 			continue
 		}
-		var env registry.Envelope[registry.Server]
+		var env protocol.Envelope[protocol.Server]
 		if err := json.Unmarshal(r.body, &env); err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func TestDurability_KillNine(t *testing.T) {
 		}
 	}
 	for jti := range ackedBadges {
-		r := httpDo(t, http.MethodGet, second.url+strings.Replace(registry.PathBadgeStatus, "{jti}", jti, 1), "", nil)
+		r := httpDo(t, http.MethodGet, second.url+strings.Replace(protocol.PathBadgeStatus, "{jti}", jti, 1), "", nil)
 		if r.status != http.StatusOK {
 			t.Errorf("acknowledged badge %s lost: %d %s", jti, r.status, r.body)
 		}
@@ -186,7 +186,7 @@ func TestProcess_FirstStartPrintsDevKeyOnce(t *testing.T) {
 	key := strings.TrimSpace(strings.SplitN(out, "dev API key: ", 2)[1])
 
 	second := startProcess(t, bin, data)
-	if r := httpDo(t, http.MethodGet, second.url+registry.PathServers, key, nil); r.status != http.StatusOK {
+	if r := httpDo(t, http.MethodGet, second.url+protocol.PathServers, key, nil); r.status != http.StatusOK {
 		t.Errorf("the first start's dev key is not accepted after restart: %d %s", r.status, r.body)
 	}
 	stopGracefully(t, second)
@@ -222,10 +222,18 @@ func TestProcess_CPUProfile(t *testing.T) {
 	}
 }
 
-func getJWKS(t *testing.T, url string) registry.JWKS {
+// jwkSet is the served key set, as much of it as these tests read.
+type jwkSet struct {
+	Keys []struct {
+		Kid string `json:"kid"`
+		X   string `json:"x"`
+	} `json:"keys"`
+}
+
+func getJWKS(t *testing.T, url string) jwkSet {
 	t.Helper()
-	r := httpDo(t, http.MethodGet, url+registry.PathJWKS, "", nil)
-	var set registry.JWKS
+	r := httpDo(t, http.MethodGet, url+protocol.PathJWKS, "", nil)
+	var set jwkSet
 	if err := json.Unmarshal(r.body, &set); err != nil || len(set.Keys) == 0 {
 		t.Fatalf("JWKS %d %s: %v", r.status, r.body, err)
 	}

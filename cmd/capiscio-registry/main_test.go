@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 func TestRun_CommandLine(t *testing.T) {
@@ -132,7 +132,7 @@ func TestServe_InProcess(t *testing.T) {
 	if want := "capiscio-registry listening on " + url + "\n"; stdout.String() != want {
 		t.Errorf("stdout = %q, want %q (a supplied dev key is never printed)", stdout.String(), want)
 	}
-	resp := httpDo(t, http.MethodGet, url+registry.PathServers, devKey, nil)
+	resp := httpDo(t, http.MethodGet, url+protocol.PathServers, devKey, nil)
 	if resp.status != http.StatusOK {
 		t.Errorf("GET servers with the dev key: %d %s", resp.status, resp.body)
 	}
@@ -251,7 +251,7 @@ func TestServe_SuppliedDevKeyNeverPrinted(t *testing.T) {
 			} else {
 				p := serveInProcess(t, data, args...)
 				if tc.wantKey != "" {
-					if r := httpDo(t, http.MethodGet, p.url+registry.PathServers, tc.wantKey, nil); r.status != http.StatusOK {
+					if r := httpDo(t, http.MethodGet, p.url+protocol.PathServers, tc.wantKey, nil); r.status != http.StatusOK {
 						t.Errorf("the supplied key is not accepted: %d %s", r.status, r.body)
 					}
 				}
@@ -296,7 +296,7 @@ func TestKeysCreate(t *testing.T) {
 		run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--ready-file", ready}, io.Discard, io.Discard)
 	}()
 	url := waitForFile(t, ready, done)
-	if resp := httpDo(t, http.MethodGet, url+registry.PathServers, key, nil); resp.status != http.StatusOK {
+	if resp := httpDo(t, http.MethodGet, url+protocol.PathServers, key, nil); resp.status != http.StatusOK {
 		t.Errorf("the new key is not accepted: %d %s", resp.status, resp.body)
 	}
 	cancel()
@@ -332,7 +332,7 @@ func tryHTTP(method, url, apiKey string, body any) (reply, error) {
 		return reply{}, err
 	}
 	if apiKey != "" {
-		req.Header.Set(registry.HeaderAPIKey, apiKey)
+		req.Header.Set(protocol.HeaderAPIKey, apiKey)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -343,11 +343,11 @@ func tryHTTP(method, url, apiKey string, body any) (reply, error) {
 	return reply{status: resp.StatusCode, body: raw}, err
 }
 
-func newServerBody(t *testing.T) registry.CreateServerRequest {
+func newServerBody(t *testing.T) protocol.CreateServerRequest {
 	t.Helper()
 	m, err := keys.NewMaterial(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return registry.CreateServerRequest{DID: m.DIDKey, PublicKey: m.PEM}
+	return protocol.CreateServerRequest{DID: m.DIDKey, PublicKey: m.PEM}
 }

@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // fixtureDevKey is the development key of the data directory startup tests
@@ -51,14 +52,14 @@ func newDataFixture(t *testing.T, bin string) dataFixture {
 	p := startProcess(t, bin, fx.dir, "--dev-api-key", fixtureDevKey)
 	var serverID string
 	for range 2 {
-		r := httpDo(t, http.MethodPost, p.url+registry.PathServers, fixtureDevKey, newServerBody(t))
-		var env registry.Envelope[registry.Server]
+		r := httpDo(t, http.MethodPost, p.url+protocol.PathServers, fixtureDevKey, newServerBody(t))
+		var env protocol.Envelope[protocol.Server]
 		if r.status != http.StatusCreated || json.Unmarshal(r.body, &env) != nil {
 			t.Fatalf("create server: %d %s", r.status, r.body)
 		}
 		serverID = env.Data.ID
-		r = httpDo(t, http.MethodPost, p.url+strings.Replace(registry.PathServerBadge, "{id}", serverID, 1), fixtureDevKey, nil)
-		var badge registry.Envelope[registry.Badge]
+		r = httpDo(t, http.MethodPost, p.url+strings.Replace(protocol.PathServerBadge, "{id}", serverID, 1), fixtureDevKey, nil)
+		var badge protocol.Envelope[protocol.Badge]
 		if r.status != http.StatusCreated || json.Unmarshal(r.body, &badge) != nil {
 			t.Fatalf("issue badge: %d %s", r.status, r.body)
 		}
@@ -221,7 +222,7 @@ func TestServe_RefusesBadDataDir(t *testing.T) {
 	t.Run("healthy copy starts", func(t *testing.T) {
 		t.Parallel()
 		p := startProcess(t, bin, copyDir(t, fx.dir))
-		if r := httpDo(t, http.MethodGet, p.url+strings.Replace(registry.PathBadgeStatus, "{jti}", fx.jti, 1), "", nil); r.status != http.StatusOK {
+		if r := httpDo(t, http.MethodGet, p.url+strings.Replace(protocol.PathBadgeStatus, "{jti}", fx.jti, 1), "", nil); r.status != http.StatusOK {
 			t.Errorf("badge status on the healthy copy: %d %s", r.status, r.body)
 		}
 		stopGracefully(t, p)
@@ -381,12 +382,12 @@ func dirWithBadge(t *testing.T) (dir, caX string) {
 	t.Helper()
 	dir = t.TempDir()
 	p := serveInProcess(t, dir, "--dev-api-key", fixtureDevKey)
-	r := httpDo(t, http.MethodPost, p.url+registry.PathServers, fixtureDevKey, newServerBody(t))
-	var env registry.Envelope[registry.Server]
+	r := httpDo(t, http.MethodPost, p.url+protocol.PathServers, fixtureDevKey, newServerBody(t))
+	var env protocol.Envelope[protocol.Server]
 	if r.status != http.StatusCreated || json.Unmarshal(r.body, &env) != nil {
 		t.Fatalf("create server: %d %s", r.status, r.body)
 	}
-	if r = httpDo(t, http.MethodPost, p.url+strings.Replace(registry.PathServerBadge, "{id}", env.Data.ID, 1), fixtureDevKey, nil); r.status != http.StatusCreated {
+	if r = httpDo(t, http.MethodPost, p.url+strings.Replace(protocol.PathServerBadge, "{id}", env.Data.ID, 1), fixtureDevKey, nil); r.status != http.StatusCreated {
 		t.Fatalf("issue badge: %d %s", r.status, r.body)
 	}
 	caX = getJWKS(t, p.url).Keys[0].X

@@ -1,6 +1,6 @@
 // Package did holds the did:web rules of the project: where a did:web document
 // is served, and the shape of the server DIDs the CapiscIO registry assigns
-// (PROTOCOL.md A2, B4.4, B5.2). It is pure string logic: it never resolves a
+// (docs/design/protocol.md). It is pure string logic: it never resolves a
 // DID, and it never imports terraform-plugin-framework.
 //
 // Errors say what is wrong and what to do. They may quote the DID, which is
@@ -16,7 +16,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Method prefixes and the fixed parts of the documents' locations.
@@ -47,7 +47,7 @@ var (
 )
 
 // loopbackHosts are the hosts whose documents are fetched over plain http, as
-// CORE's DID.DocumentURL does (PROTOCOL.md B4.4). Only these two names: ::1
+// CORE's DID.DocumentURL does. Only these two names: ::1
 // and other loopback addresses get https like any other host.
 var loopbackHosts = map[string]bool{"localhost": true, "127.0.0.1": true}
 
@@ -130,10 +130,29 @@ func ParseServerDID(s string) (host, serverID string, err error) {
 		return "", "", fail(ErrNotServerDID, "%q is not a server DID: a CapiscIO server DID has the form %s", clip(s), shape)
 	}
 	id := w.Path[1]
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		return "", "", fail(ErrNotServerDID, "%q does not end in a server id: the last segment must be a UUID, as in %s", clip(s), shape)
+	if err := protocol.CheckServerID(id); err != nil {
+		return "", "", fail(ErrNotServerDID, "%q does not end in a server id: the last segment must be a lowercase UUID, as in %s", clip(s), shape)
 	}
 	return w.Host, id, nil
+}
+
+// ServerDID is the DID a registry reached at host assigns to server record
+// serverID: did:web:<host>:servers:<server-id>, the host percent-encoded as
+// did:web requires (a port's colon as %3A, IPv6 brackets as %5B and %5D).
+// ParseServerDID reads it back to the same host and id.
+func ServerDID(host, serverID string) string {
+	var b strings.Builder
+	b.WriteString(WebPrefix)
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if isIDChar(c) {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	b.WriteString(":" + ServersSegment + ":" + serverID)
+	return b.String()
 }
 
 // methodSpecificID returns what follows "did:web:".
@@ -167,7 +186,7 @@ func checkIDChars(s, seg string) error {
 	for i := 0; i < len(seg); i++ {
 		c := seg[i]
 		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '-', c == '_':
+		case isIDChar(c):
 		case c == '%':
 			if i+2 >= len(seg) || !isHex(seg[i+1]) || !isHex(seg[i+2]) {
 				return fail(ErrSyntax, "%q has a %% that does not start a percent-escape of two hex digits (such as %%3A for a port's colon)", clip(s))
@@ -239,6 +258,12 @@ func isHostname(s string) bool {
 		}
 	}
 	return true
+}
+
+// isIDChar is DID Core's idchar without pct-encoded: ALPHA / DIGIT / "." /
+// "-" / "_".
+func isIDChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_'
 }
 
 func isHex(c byte) bool {

@@ -21,7 +21,7 @@ func TestDocumentURL(t *testing.T) {
 		wantErr error
 		msg     string // a part of the error message
 	}{
-		// PROTOCOL.md B4.4.
+		// The runtime SDK's rule (capiscio-core DID.DocumentURL).
 		"registry server":    {did: "did:web:registry.capisc.io:servers:" + testID, want: "https://registry.capisc.io/servers/" + testID + "/did.json"},
 		"localhost port":     {did: "did:web:localhost%3A8080:servers:abc", want: "http://localhost:8080/servers/abc/did.json"},
 		"lower-case escape":  {did: "did:web:localhost%3a8080:servers:abc", want: "http://localhost:8080/servers/abc/did.json"},

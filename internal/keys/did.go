@@ -18,7 +18,7 @@ var multicodecEd25519 = []byte{0xed, 0x01}
 
 // multibaseChars is the length of the base58btc text after the "z" of an
 // Ed25519 multibase value: 0xed01 || 32 bytes is always 47 base58 digits, so
-// the multibase value has 48 characters (PROTOCOL.md B5.1 counts the z). Longer
+// the multibase value has 48 characters (counting the z). Longer
 // input is refused before it is decoded: base58 decoding is quadratic.
 const (
 	multibaseChars    = 47
@@ -73,7 +73,7 @@ func ParseMultibase(s string) (ed25519.PublicKey, error) {
 }
 
 // ParseDIDKey returns the Ed25519 public key of a did:key, following CORE
-// did.Parse (PROTOCOL.md B5.1): exactly three colon-separated parts, a "z"
+// did.Parse: exactly three colon-separated parts, a "z"
 // multibase, the 0xed01 multicodec and 32 key bytes. The errors match ErrEmpty,
 // ErrNotDIDKey, ErrDIDKeySyntax, ErrMultibasePrefix, ErrBase58, ErrNotEd25519,
 // ErrKeyLength, ErrCorruptKey or ErrWeakKey, and quote at most the DID method,

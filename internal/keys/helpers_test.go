@@ -23,7 +23,7 @@ import (
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
 )
 
-// RFC 8032 section 7.1 test 1, as PROTOCOL.md B5.1 lists it. It is a published
+// RFC 8032 section 7.1 test 1, the published vector. It is a published
 // test vector, the only private key committed in clear.
 const (
 	rfcSeedHex    = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
@@ -40,7 +40,6 @@ const (
 	rfcThumbprint = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
 	// Computed with Python cryptography + hashlib over the SPKI DER, and again
 	// independently in TestRFC8032Vector.
-	rfcFingerprint = "SHA256:BuP9j9opu2CrWVV95h7bCuzbIxE0vjDnW0Vfjht5L6k"
 )
 
 func rfcPrivateKey() ed25519.PrivateKey {

@@ -1,6 +1,6 @@
 // Package keys holds the Ed25519 key logic of the project: generation, PEM
-// encoding and parsing, did:key, JWK and RFC 7638 thumbprint, multibase,
-// OpenSSH-style fingerprint and the one-line env form the runtime SDK reads from
+// encoding and parsing, did:key, JWK and RFC 7638 thumbprint (go-jose),
+// multibase and the one-line env form the runtime SDK reads from
 // CAPISCIO_SERVER_PRIVATE_KEY_PEM.
 //
 // It is shared by the provider (resource, ephemeral resource, functions) and the
@@ -10,26 +10,27 @@
 // the Err* sentinels with errors.Is, say what to do, and never quote key
 // material, so they are safe to show in diagnostics. The functions that take an
 // ed25519.PublicKey and return no error (DIDKey, Multibase, PublicJWK,
-// Thumbprint, FingerprintSHA256) expect the 32 bytes of a valid key; use
+// Thumbprint) expect the 32 bytes of a valid key; use
 // DescribePublic to check a key of unknown origin.
 package keys
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
-// PEM block types. They stay untyped string constants (rather than a named type,
-// STYLE.md convention 5) because their one use is as pem.Block.Type, a string;
+// PEM block types. They stay untyped string constants (rather than a named
+// type) because their one use is as pem.Block.Type, a string;
 // each kind of key has exactly one accepted format, so there is no list to
 // validate against.
 const (
@@ -94,52 +95,29 @@ func EnvUnescape(s string) string {
 	return strings.ReplaceAll(s, `\n`, "\n")
 }
 
-// JWK is a public Ed25519 JSON Web Key (RFC 8037) with kid set to its RFC 7638
-// thumbprint.
-type JWK struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Kid string `json:"kid,omitempty"`
-}
-
-// PublicJWK returns the public JWK of pub, with kid = Thumbprint(pub).
-func PublicJWK(pub ed25519.PublicKey) JWK {
-	return JWK{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub), Kid: Thumbprint(pub)}
+// PublicJWK returns the public JWK of pub (RFC 8037: kty OKP, crv Ed25519,
+// x), with kid = Thumbprint(pub).
+func PublicJWK(pub ed25519.PublicKey) jose.JSONWebKey {
+	return jose.JSONWebKey{Key: pub, KeyID: Thumbprint(pub)}
 }
 
 // Thumbprint returns the RFC 7638 JWK thumbprint (SHA-256, base64url) of pub.
-// The members are the required ones in lexicographic order: crv, kty, x. No
-// member value can hold a character JSON would escape (x is base64url), so the
-// canonical form is built by concatenation.
 func Thumbprint(pub ed25519.PublicKey) string {
-	canonical := `{"crv":"Ed25519","kty":"OKP","x":"` + base64.RawURLEncoding.EncodeToString(pub) + `"}`
-	sum := sha256.Sum256([]byte(canonical))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// FingerprintSHA256 returns "SHA256:" + unpadded base64 of SHA-256 over the SPKI
-// DER of pub, in the OpenSSH style.
-func FingerprintSHA256(pub ed25519.PublicKey) string {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	sum, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
 	if err != nil {
-		// MarshalPKIXPublicKey has no failure path for an ed25519.PublicKey.
-		panic(err)
+		// go-jose refuses only a key of another type or length; callers pass
+		// the 32 bytes of a key (see the package comment).
+		panic(fmt.Sprintf("keys: thumbprint of a %d-byte key: %v", len(pub), err))
 	}
-	sum := sha256.Sum256(der)
-	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
+	return base64.RawURLEncoding.EncodeToString(sum)
 }
 
-// Public holds every public encoding of one Ed25519 key.
+// Public holds the public encodings of one Ed25519 key the provider uses.
 type Public struct {
-	Key         ed25519.PublicKey
-	PEM         string // SPKI PEM
-	DIDKey      string
-	KeyID       string // RFC 7638 thumbprint
-	JWK         JWK
-	JWKJSON     string
-	Multibase   string
-	Fingerprint string // SHA256:... of the SPKI DER
+	Key    ed25519.PublicKey
+	PEM    string // SPKI PEM
+	DIDKey string
+	KeyID  string // RFC 7638 thumbprint
 }
 
 // DescribePublic computes every public encoding of pub. It refuses a key that
@@ -162,21 +140,7 @@ func DescribePublic(pub ed25519.PublicKey) (Public, error) {
 	if err != nil {
 		return Public{}, err
 	}
-	jwk := PublicJWK(pub)
-	jwkJSON, err := json.Marshal(jwk)
-	if err != nil {
-		return Public{}, fmt.Errorf("encoding JWK: %w", err)
-	}
-	return Public{
-		Key:         pub,
-		PEM:         pemText,
-		DIDKey:      DIDKey(pub),
-		KeyID:       jwk.Kid,
-		JWK:         jwk,
-		JWKJSON:     string(jwkJSON),
-		Multibase:   Multibase(pub),
-		Fingerprint: FingerprintSHA256(pub),
-	}, nil
+	return Public{Key: pub, PEM: pemText, DIDKey: DIDKey(pub), KeyID: Thumbprint(pub)}, nil
 }
 
 // Material is a private key with every encoding the provider exports. The

@@ -82,17 +82,6 @@ func ParsePublicPEM(s string) (ed25519.PublicKey, error) {
 	return parseSPKI(block.Bytes)
 }
 
-// PublicFromPrivatePEM parses a private key PEM (as ParsePrivatePEM) and
-// describes its public key.
-func PublicFromPrivatePEM(s string) (Public, error) {
-	priv, err := ParsePrivatePEM(s)
-	if err != nil {
-		return Public{}, err
-	}
-	pub, _ := priv.Public().(ed25519.PublicKey) // always an ed25519.PublicKey
-	return DescribePublic(pub)
-}
-
 var (
 	beginMarker = []byte("-----BEGIN ")
 	endMarker   = []byte("-----END ")

@@ -264,9 +264,9 @@ func ecUnnamedCurve() []byte {
 	}))
 }
 
-func TestPublicFromPrivatePEM_Rejects(t *testing.T) {
+func TestParsePrivatePEM_RejectsPublicKeys(t *testing.T) {
 	t.Parallel()
-	runRejects(t, func(s string) error { _, err := keys.PublicFromPrivatePEM(s); return err }, map[string]rejectCase{
+	runRejects(t, func(s string) error { _, err := keys.ParsePrivatePEM(s); return err }, map[string]rejectCase{
 		"public key": {rfcPublicPEM, []string{"ErrWrongBlockType"}, []string{"a private key is needed here"}},
 		"empty":      {"", []string{"ErrEmpty"}, []string{"empty"}},
 	})

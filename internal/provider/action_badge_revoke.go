@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/action/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -17,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -25,10 +23,6 @@ var (
 	_ action.ActionWithConfigure  = (*badgeRevokeAction)(nil)
 	_ action.ActionWithModifyPlan = (*badgeRevokeAction)(nil)
 )
-
-// maxRevokeReasonLength is the longest revocation reason, in characters, the
-// local registry accepts.
-const maxRevokeReasonLength = 200
 
 // NewBadgeRevokeAction returns the capiscio_badge_revoke action.
 func NewBadgeRevokeAction() action.Action {
@@ -69,7 +63,7 @@ func (a *badgeRevokeAction) Schema(_ context.Context, _ action.SchemaRequest, re
 			"reason": schema.StringAttribute{
 				MarkdownDescription: fmt.Sprintf("Why the badge is revoked, recorded by the registry and shown in its "+
 					"status (default: `%s`). Printable text of at most %d characters; it is public, like the status.",
-					registry.ReasonRevoked, maxRevokeReasonLength),
+					protocol.ReasonRevoked, protocol.MaxReasonRunes),
 				Optional:   true,
 				Validators: []validator.String{notBlankValidator(), revokeReasonValidator()},
 			},
@@ -125,7 +119,7 @@ func (a *badgeRevokeAction) Invoke(ctx context.Context, req action.InvokeRequest
 }
 
 // status reads a badge's public status document.
-func (a *badgeRevokeAction) status(ctx context.Context, jti string, diags *diag.Diagnostics) (*registry.BadgeStatus, bool) {
+func (a *badgeRevokeAction) status(ctx context.Context, jti string, diags *diag.Diagnostics) (*protocol.BadgeStatus, bool) {
 	st, err := a.data.client.BadgeStatus(ctx, jti)
 	switch {
 	case registry.IsNotFound(err):
@@ -162,7 +156,7 @@ func (a *badgeRevokeAction) revoke(ctx context.Context, jti, reason string, diag
 func (a *badgeRevokeAction) now() time.Time { return a.data.clock.Now() }
 
 // describeSubject names the server a badge was issued to, when the status says.
-func describeSubject(st *registry.BadgeStatus) string {
+func describeSubject(st *protocol.BadgeStatus) string {
 	if st.Sub == "" {
 		return "(subject not given)"
 	}
@@ -171,7 +165,7 @@ func describeSubject(st *registry.BadgeStatus) string {
 
 // describeRevocation says when and why a badge was revoked, and whether it
 // had expired anyway.
-func describeRevocation(st *registry.BadgeStatus, now time.Time) string {
+func describeRevocation(st *protocol.BadgeStatus, now time.Time) string {
 	msg := fmt.Sprintf("Revoked at %s", formatActionTime(st.RevokedAt))
 	if st.Reason != "" {
 		msg += fmt.Sprintf(", reason %q", st.Reason)
@@ -183,7 +177,7 @@ func describeRevocation(st *registry.BadgeStatus, now time.Time) string {
 	return msg
 }
 
-// jtiValidator checks a badge jti, a UUID (PROTOCOL.md B6.2).
+// jtiValidator checks a badge jti, the registry's rule (protocol.CheckJTI).
 func jtiValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid Badge JTI",
@@ -194,9 +188,8 @@ func jtiValidator() validator.String {
 				return fmt.Errorf("the value is a badge token, not its jti; give its jti claim, for example " +
 					"provider::capiscio::badge_claims(token).jti")
 			}
-			if len(s) != 36 || uuid.Validate(s) != nil {
-				return fmt.Errorf("%q is not a badge jti: it must be a UUID in the form 550e8400-e29b-41d4-a716-446655440000 "+
-					"(the jti claim of the badge, not the badge itself)", truncateForError(s))
+			if err := protocol.CheckJTI(s); err != nil {
+				return fmt.Errorf("%w (the jti claim of the badge, not the badge itself)", err)
 			}
 			return nil
 		},
@@ -204,19 +197,13 @@ func jtiValidator() validator.String {
 }
 
 // revokeReasonValidator checks a revocation reason the way the registry does:
-// printable text of at most maxRevokeReasonLength characters.
+// printable text of at most protocol.MaxReasonRunes characters.
 func revokeReasonValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid Revocation Reason",
-		description: fmt.Sprintf("value must be printable text of at most %d characters", maxRevokeReasonLength),
+		description: fmt.Sprintf("value must be printable text of at most %d characters", protocol.MaxReasonRunes),
 		check: func(s string) error {
-			switch {
-			case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
-				return fmt.Errorf("the reason must be printable text on one line, without control characters")
-			case utf8.RuneCountInString(s) > maxRevokeReasonLength:
-				return fmt.Errorf("the reason has %d characters; at most %d are allowed", utf8.RuneCountInString(s), maxRevokeReasonLength)
-			}
-			return nil
+			return protocol.CheckText(s, "the reason", protocol.MaxReasonRunes)
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -109,8 +110,8 @@ func TestBadgeRevokeAction_Validators(t *testing.T) {
 		"jti UUID in braces":       {jtiValidator(), "{550e8400-e29b-41d4-a716-446655440000}", "is not a badge jti"},
 		"a token instead of a jti": {jtiValidator(), token, "is a badge token, not its jti"},
 		"reason":                   {revokeReasonValidator(), "key leaked in build 1234", ""},
-		"reason of 200 characters": {revokeReasonValidator(), strings.Repeat("é", maxRevokeReasonLength), ""},
-		"reason too long":          {revokeReasonValidator(), strings.Repeat("x", maxRevokeReasonLength+1), "at most 200"},
+		"reason of 200 characters": {revokeReasonValidator(), strings.Repeat("é", protocol.MaxReasonRunes), ""},
+		"reason too long":          {revokeReasonValidator(), strings.Repeat("x", protocol.MaxReasonRunes+1), "at most 200"},
 		"reason on two lines":      {revokeReasonValidator(), "leaked\nagain", "without control characters"},
 	}
 	for name, c := range cases {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/action"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -12,7 +13,7 @@ import (
 func NewServerDisableAction() action.Action {
 	return &serverStatusAction{change: statusChange{
 		typeSuffix: "_server_disable",
-		status:     registry.StatusDisabled,
+		status:     protocol.StatusDisabled,
 		verb:       "disable",
 		description: "Disables an MCP server's record in the CapiscIO registry **now**, for incident response: a " +
 			"compromised server or a leaked private key. The registry then refuses the record new badges, and verifiers " +
@@ -23,7 +24,7 @@ func NewServerDisableAction() action.Action {
 			"holding it warns and changes nothing until you run `capiscio_server_enable` or replace the identity. " +
 			"Disabling a record that is already disabled changes nothing.",
 		call: (*registry.Client).DisableServer,
-		done: func(s *registry.Server) string {
+		done: func(s *protocol.Server) string {
 			return fmt.Sprintf("Disabled since %s: the registry issues it no new badges. Badges issued before stay valid "+
 				"until they expire unless revoked (capiscio_badge_revoke).", formatActionTime(s.DisabledAt))
 		},

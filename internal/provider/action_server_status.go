@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -31,9 +32,9 @@ type statusChange struct {
 	verb        string // "disable", for messages
 	description string // the action's MarkdownDescription, without the common note
 	// call asks the registry for the change.
-	call func(c *registry.Client, ctx context.Context, id string) (*registry.Server, error)
+	call func(c *registry.Client, ctx context.Context, id string) (*protocol.Server, error)
 	// done says what the new status means, once it is set.
-	done func(s *registry.Server) string
+	done func(s *protocol.Server) string
 }
 
 type serverStatusAction struct {
@@ -104,7 +105,7 @@ func (a *serverStatusAction) Invoke(ctx context.Context, req action.InvokeReques
 
 // set asks the registry for the change and checks that the record it returns
 // has the new status (read after write).
-func (a *serverStatusAction) set(ctx context.Context, id string, diags *diag.Diagnostics) (*registry.Server, bool) {
+func (a *serverStatusAction) set(ctx context.Context, id string, diags *diag.Diagnostics) (*protocol.Server, bool) {
 	summary := fmt.Sprintf("Unable to %s Server Record", titleWord(a.change.verb))
 	after, err := a.change.call(a.data.client, ctx, id)
 	a.data.reader.Forget(id)

@@ -6,7 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework/action"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // TestServerStatusActions_ChangeAndRepeat disables and enables a record
@@ -22,10 +22,10 @@ func TestServerStatusActions_ChangeAndRepeat(t *testing.T) {
 		want      string
 		says      []string
 	}{
-		{NewServerDisableAction, registry.StatusDisabled, []string{"is active; asking the registry to disable it", "is now disabled", "Disabled since", "capiscio_badge_revoke"}},
-		{NewServerDisableAction, registry.StatusDisabled, []string{"is already disabled; nothing to do"}},
-		{NewServerEnableAction, registry.StatusActive, []string{"is disabled; asking the registry to enable it", "is now active"}},
-		{NewServerEnableAction, registry.StatusActive, []string{"is already active; nothing to do"}},
+		{NewServerDisableAction, protocol.StatusDisabled, []string{"is active; asking the registry to disable it", "is now disabled", "Disabled since", "capiscio_badge_revoke"}},
+		{NewServerDisableAction, protocol.StatusDisabled, []string{"is already disabled; nothing to do"}},
+		{NewServerEnableAction, protocol.StatusActive, []string{"is disabled; asking the registry to enable it", "is now active"}},
+		{NewServerEnableAction, protocol.StatusActive, []string{"is already active; nothing to do"}},
 	}
 	for i, s := range steps {
 		got := invokeAction(t, reg, reg.APIKey, s.newAction, map[string]string{"server_id": id})
@@ -79,7 +79,7 @@ func TestServerStatusActions_Errors(t *testing.T) {
 	if rec, _ := reg.DoWithKey(t, reg.SecondOrgKey(t), "GET", "/v1/sdk/servers/"+other.ID, nil); rec.StatusCode != 200 {
 		t.Fatalf("reading the other organisation's record: HTTP %d", rec.StatusCode)
 	}
-	if st := serverStatusOf(t, reg, other.ID); st != registry.StatusActive {
+	if st := serverStatusOf(t, reg, other.ID); st != protocol.StatusActive {
 		t.Errorf("the other organisation's record is %q after the failed calls, want active", st)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/actionvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/action/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -16,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -93,7 +93,7 @@ func (a *serverVerifyAction) Schema(_ context.Context, _ action.SchemaRequest, r
 					"the runtime SDK's renewals. A domain given here is remembered by the registry as the record's domain, as " +
 					"with every badge request, so give the identity's own `domain` if you set one.",
 				Optional:   true,
-				Validators: []validator.String{notBlankValidator(), stringvalidator.LengthAtMost(maxDomainLength), domainValidator()},
+				Validators: []validator.String{notBlankValidator(), domainValidator()},
 			},
 		},
 	}
@@ -159,12 +159,12 @@ func (a *serverVerifyAction) Invoke(ctx context.Context, req action.InvokeReques
 }
 
 // checkActive fails a record that is not active.
-func (a *serverVerifyAction) checkActive(record *registry.Server, diags *diag.Diagnostics) bool {
-	if record.Status == registry.StatusActive {
+func (a *serverVerifyAction) checkActive(record *protocol.Server, diags *diag.Diagnostics) bool {
+	if record.Status == protocol.StatusActive {
 		return true
 	}
-	detail := fmt.Sprintf("Server record %s has status %q, not %q", record.ID, record.Status, registry.StatusActive)
-	if record.Status == registry.StatusDisabled {
+	detail := fmt.Sprintf("Server record %s has status %q, not %q", record.ID, record.Status, protocol.StatusActive)
+	if record.Status == protocol.StatusDisabled {
 		detail += fmt.Sprintf(" (disabled since %s)", formatActionTime(record.DisabledAt))
 	}
 	diags.AddError("Server Record Not Active", detail+": the registry issues it no badges, and verifiers that check its "+
@@ -174,7 +174,7 @@ func (a *serverVerifyAction) checkActive(record *registry.Server, diags *diag.Di
 }
 
 // checkExpectedKey fails a record that holds another key than the one given.
-func (a *serverVerifyAction) checkExpectedKey(m serverVerifyActionModel, record *registry.Server, registered keys.Public, diags *diag.Diagnostics) bool {
+func (a *serverVerifyAction) checkExpectedKey(m serverVerifyActionModel, record *protocol.Server, registered keys.Public, diags *diag.Diagnostics) bool {
 	want, attr, given := expectedKey(m)
 	if !given || registered.Key.Equal(want) {
 		return true
@@ -193,7 +193,7 @@ func (a *serverVerifyAction) checkExpectedKey(m serverVerifyActionModel, record 
 // checkPublishedKey reads the server's DID document from the public route and
 // fails when it does not serve the record's DID and key. It returns the
 // document's address for the messages.
-func (a *serverVerifyAction) checkPublishedKey(ctx context.Context, record *registry.Server, registered keys.Public, diags *diag.Diagnostics) (string, bool) {
+func (a *serverVerifyAction) checkPublishedKey(ctx context.Context, record *protocol.Server, registered keys.Public, diags *diag.Diagnostics) (string, bool) {
 	where := fmt.Sprintf("%s/servers/%s/did.json", a.data.client.BaseURL(), record.ID)
 	published, err := a.data.client.PublishedKey(ctx, record.ID)
 	switch {
@@ -218,8 +218,8 @@ func (a *serverVerifyAction) checkPublishedKey(ctx context.Context, record *regi
 
 // checkFreshBadge asks for a badge and verifies it. The token never leaves
 // this function and is masked in every log line of the request.
-func (a *serverVerifyAction) checkFreshBadge(ctx context.Context, m serverVerifyActionModel, record *registry.Server, registered keys.Public, diags *diag.Diagnostics) (*registry.VerifiedBadge, bool) {
-	badge, err := a.data.client.IssueBadge(ctx, record.ID, registry.BadgeRequest{Domain: m.Domain.ValueString()})
+func (a *serverVerifyAction) checkFreshBadge(ctx context.Context, m serverVerifyActionModel, record *protocol.Server, registered keys.Public, diags *diag.Diagnostics) (*registry.VerifiedBadge, bool) {
+	badge, err := a.data.client.IssueBadge(ctx, record.ID, protocol.BadgeRequest{Domain: m.Domain.ValueString()})
 	if err != nil {
 		addRegistryError(diags, "Unable to Issue Badge", fmt.Sprintf("Asking the registry for a badge for server record %s "+
 			"failed, so the MCP server cannot get one either.", record.ID), err)

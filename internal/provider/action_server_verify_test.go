@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -54,7 +54,7 @@ func TestServerVerifyAction_Failures(t *testing.T) {
 	t.Parallel()
 	var tamper tamperer
 	reg := testRegistry(t, registrytest.WithMiddleware(tamper.middleware))
-	newRecord := func(name string) (registry.Server, keys.Material) {
+	newRecord := func(name string) (protocol.Server, keys.Material) {
 		k := newTestKey(t)
 		return registryCreate(t, reg, name, k.DIDKey, k.PEM), k
 	}
@@ -65,7 +65,7 @@ func TestServerVerifyAction_Failures(t *testing.T) {
 	}
 	rogue := newTestKey(t)
 	registerRogue := func(id string) {
-		if resp, body := reg.Do(t, http.MethodPut, "/v1/sdk/servers/"+id, registry.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
+		if resp, body := reg.Do(t, http.MethodPut, "/v1/sdk/servers/"+id, protocol.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
 			t.Fatalf("out-of-band key: HTTP %d %s", resp.StatusCode, body)
 		}
 	}
@@ -206,16 +206,16 @@ func (tm *tamperer) middleware(next http.Handler) http.Handler {
 // rewrite puts another key in a DID document, or breaks a badge's signature.
 func (tm *tamperer) rewrite(kind string, body []byte) []byte {
 	if kind == "did-document" {
-		var doc registry.DIDDocument
+		var doc protocol.DIDDocument
 		other, _ := keys.NewMaterial(nil)
 		if json.Unmarshal(body, &doc) != nil || len(doc.VerificationMethod) == 0 {
 			return body
 		}
-		doc.VerificationMethod[0].PublicKeyMultibase = other.Multibase
+		doc.VerificationMethod[0].PublicKeyMultibase = keys.Multibase(other.Key)
 		out, _ := json.Marshal(doc)
 		return out
 	}
-	var env registry.Envelope[registry.Badge]
+	var env protocol.Envelope[protocol.Badge]
 	if json.Unmarshal(body, &env) != nil || len(env.Data.Badge) < 20 {
 		return body
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -65,7 +66,7 @@ func progress(ctx context.Context, resp *action.InvokeResponse, format string, a
 // readActionRecord reads the record an action names by server_id, fresh from
 // the registry (never from the batched reader: an action reports what the
 // registry holds now). A 404 says what the registry can tell about it.
-func readActionRecord(ctx context.Context, data *providerData, id, attempted string, diags *diag.Diagnostics) (*registry.Server, bool) {
+func readActionRecord(ctx context.Context, data *providerData, id, attempted string, diags *diag.Diagnostics) (*protocol.Server, bool) {
 	server, err := data.client.GetServer(ctx, id)
 	switch {
 	case registry.IsNotFound(err):
@@ -81,7 +82,7 @@ func readActionRecord(ctx context.Context, data *providerData, id, attempted str
 }
 
 // describeRecord names a record for a progress message: its id, name and DID.
-func describeRecord(s *registry.Server) string {
+func describeRecord(s *protocol.Server) string {
 	if s.Name == "" {
 		return fmt.Sprintf("%s (%s)", s.ID, s.DID)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -75,15 +75,15 @@ func TestActions_InvokeChangesRegistryNotState(t *testing.T) {
 
 	out := tf.checkStateKept("plan", "-invoke=action.capiscio_server_disable.incident")
 	wantOutput(t, "plan -invoke", out, "Actions: 1 to invoke", `action "capiscio_server_disable" "incident"`)
-	wantStatus(t, reg, id, registry.StatusActive)
+	wantStatus(t, reg, id, protocol.StatusActive)
 
 	out = tf.checkStateKept("apply", "-auto-approve", "-invoke=action.capiscio_server_verify.deployed")
 	wantOutput(t, "verify", out, "Server record "+id+" verified", "Actions: 1 invoked")
 
 	out = tf.checkStateKept("apply", "-auto-approve", "-invoke=action.capiscio_server_disable.incident")
 	wantOutput(t, "disable", out, "asking the registry to disable it", "is now disabled", "Actions: 1 invoked")
-	wantStatus(t, reg, id, registry.StatusDisabled)
-	if got := tf.stateAttr("status"); got != registry.StatusActive {
+	wantStatus(t, reg, id, protocol.StatusDisabled)
+	if got := tf.stateAttr("status"); got != protocol.StatusActive {
 		t.Errorf("state says %q right after the action; an action must not write state", got)
 	}
 
@@ -91,7 +91,7 @@ func TestActions_InvokeChangesRegistryNotState(t *testing.T) {
 	// so the next invocation would record it too); a normal plan changes
 	// nothing.
 	tf.run("apply", "-auto-approve", "-refresh-only")
-	if got := tf.stateAttr("status"); got != registry.StatusDisabled {
+	if got := tf.stateAttr("status"); got != protocol.StatusDisabled {
 		t.Errorf("state says %q after a refresh, want disabled", got)
 	}
 	out = tf.checkStateKept("apply", "-auto-approve", "-invoke=action.capiscio_server_disable.incident")
@@ -109,7 +109,7 @@ func TestActions_InvokeChangesRegistryNotState(t *testing.T) {
 
 	out = tf.checkStateKept("apply", "-auto-approve", "-invoke=action.capiscio_server_enable.recovered")
 	wantOutput(t, "enable", out, "asking the registry to enable it", "is now active")
-	wantStatus(t, reg, id, registry.StatusActive)
+	wantStatus(t, reg, id, protocol.StatusActive)
 	tf.run("apply", "-auto-approve", "-refresh-only")
 	out = tf.checkStateKept("apply", "-auto-approve", "-invoke=action.capiscio_server_verify.deployed")
 	wantOutput(t, "verify after enable", out, "Server record "+id+" verified")
@@ -118,7 +118,7 @@ func TestActions_InvokeChangesRegistryNotState(t *testing.T) {
 	// did_key (Terraform's doing, not the action's), public_key_pem stays
 	// the declared key, and verify fails.
 	rogue := newTestKey(t)
-	if resp, body := reg.Do(t, http.MethodPut, "/v1/sdk/servers/"+id, registry.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
+	if resp, body := reg.Do(t, http.MethodPut, "/v1/sdk/servers/"+id, protocol.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("out-of-band key: HTTP %d %s", resp.StatusCode, body)
 	}
 	out = tf.runFailing(nil, "apply", "-auto-approve", "-invoke=action.capiscio_server_verify.deployed")

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/clock"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
@@ -105,13 +106,13 @@ func wantInvoked(t *testing.T, got invoked, wantErrors []string, wantText ...str
 
 // issueBadgeOutOfBand asks the registry for a badge for server id with
 // apiKey, as a running MCP server would, and returns it.
-func issueBadgeOutOfBand(t *testing.T, reg *registrytest.Registry, apiKey, id string) registry.Badge {
+func issueBadgeOutOfBand(t *testing.T, reg *registrytest.Registry, apiKey, id string) protocol.Badge {
 	t.Helper()
-	resp, body := reg.DoWithKey(t, apiKey, http.MethodPost, "/v1/sdk/servers/"+id+"/badge", registry.BadgeRequest{})
+	resp, body := reg.DoWithKey(t, apiKey, http.MethodPost, "/v1/sdk/servers/"+id+"/badge", protocol.BadgeRequest{})
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
 		t.Fatalf("issuing a badge out of band: HTTP %d %s", resp.StatusCode, body)
 	}
-	var env registry.Envelope[registry.Badge]
+	var env protocol.Envelope[protocol.Badge]
 	if err := json.Unmarshal(body, &env); err != nil || env.Data.JTI == "" {
 		t.Fatalf("decoding the badge reply: %v %s", err, body)
 	}
@@ -119,13 +120,13 @@ func issueBadgeOutOfBand(t *testing.T, reg *registrytest.Registry, apiKey, id st
 }
 
 // badgeStatusOf reads a badge's public status document.
-func badgeStatusOf(t *testing.T, reg *registrytest.Registry, jti string) registry.BadgeStatus {
+func badgeStatusOf(t *testing.T, reg *registrytest.Registry, jti string) protocol.BadgeStatus {
 	t.Helper()
 	resp, body := reg.DoWithKey(t, "", http.MethodGet, "/v1/servers/badges/"+jti+"/status", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("badge status of %s: HTTP %d %s", jti, resp.StatusCode, body)
 	}
-	var st registry.BadgeStatus
+	var st protocol.BadgeStatus
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func serverStatusOf(t *testing.T, reg *registrytest.Registry, id string) string 
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("server status of %s: HTTP %d %s", id, resp.StatusCode, body)
 	}
-	var st registry.ServerStatus
+	var st protocol.ServerStatus
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatal(err)
 	}

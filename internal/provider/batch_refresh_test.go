@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
@@ -44,7 +45,7 @@ func TestBatchedRefresh_RealCLI(t *testing.T) {
 		t.Fatalf("out-of-band delete: HTTP %d", resp.StatusCode)
 	}
 	rogue := newTestKey(t)
-	if resp, _ := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+ids[52], registry.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
+	if resp, _ := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+ids[52], protocol.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("out-of-band key change: HTTP %d", resp.StatusCode)
 	}
 	out = tf.planAllowingChanges()

@@ -18,7 +18,7 @@ import (
 	"github.com/mr-tron/base58"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -108,7 +108,7 @@ func checkBadgeFacts(reg *registrytest.Registry, did, jti, expiresAt string) err
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("badge %s status: HTTP %d", jti, resp.StatusCode)
 	}
-	var st registry.BadgeStatus
+	var st protocol.BadgeStatus
 	if err := json.Unmarshal(body, &st); err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func checkRegistryHolds(reg *registrytest.Registry, id string, pub ed25519.Publi
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("registry GET %s: HTTP %d", id, resp.StatusCode)
 	}
-	var env registry.Envelope[registry.Server]
+	var env protocol.Envelope[protocol.Server]
 	if err := json.Unmarshal(body, &env); err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func checkRegistryHolds(reg *registrytest.Registry, id string, pub ed25519.Publi
 	if err != nil || !pub.Equal(got) {
 		return fmt.Errorf("the registry's record %s holds another key", id)
 	}
-	if env.Data.DID != did || env.Data.Status != registry.StatusActive {
+	if env.Data.DID != did || env.Data.Status != protocol.StatusActive {
 		return fmt.Errorf("registry record did=%q status=%q", env.Data.DID, env.Data.Status)
 	}
 	return nil
@@ -178,7 +178,7 @@ func checkEnv(a map[string]any, registryURL string) error {
 		"CAPISCIO_SERVER_URL":             registryURL,
 		"CAPISCIO_SERVER_PRIVATE_KEY_PEM": strings.ReplaceAll(str(a, "private_key_pem"), "\n", `\n`),
 	}
-	if d := str(a, "domain"); d != "" && d != registry.DefaultDomain(registryURL) {
+	if d := str(a, "domain"); d != "" && d != protocol.DefaultDomain(registryURL) {
 		want["CAPISCIO_SERVER_DOMAIN"] = d
 	}
 	if len(env) != len(want) {
@@ -216,7 +216,7 @@ func serialOf(a map[string]any) int64 {
 }
 
 // verifyBadge verifies a badge with go-jose against the registry's JWKS,
-// fetched over HTTP, and checks the claims PROTOCOL.md B6.2 requires.
+// fetched over HTTP, and checks the claims a badge must carry (docs/design/protocol.md).
 func verifyBadge(reg *registrytest.Registry, badge, did, jti, expiresAt string, pub ed25519.PublicKey) error {
 	resp, body := regDo(reg, http.MethodGet, "/.well-known/jwks.json", nil)
 	if resp.StatusCode != http.StatusOK {
@@ -281,7 +281,7 @@ func badgeRevoked(reg *registrytest.Registry, jti string) (bool, string, error) 
 	if resp.StatusCode != http.StatusOK {
 		return false, "", fmt.Errorf("badge status %s: HTTP %d", jti, resp.StatusCode)
 	}
-	var st registry.BadgeStatus
+	var st protocol.BadgeStatus
 	if err := json.Unmarshal(body, &st); err != nil {
 		return false, "", err
 	}

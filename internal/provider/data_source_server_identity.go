@@ -18,6 +18,7 @@ import (
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/did"
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -95,7 +96,7 @@ func (d *serverIdentityDataSource) Schema(_ context.Context, _ datasource.Schema
 				Computed:            true,
 			},
 			"status": schema.StringAttribute{
-				MarkdownDescription: "Status of the record: `" + registry.StatusActive + "` or `" + registry.StatusDisabled +
+				MarkdownDescription: "Status of the record: `" + protocol.StatusActive + "` or `" + protocol.StatusDisabled +
 					"` (a disabled record gets no badges).",
 				Computed: true,
 			},
@@ -197,7 +198,7 @@ func (d *serverIdentityDataSource) lookupFrom(cfg serverIdentityDataSourceModel)
 
 // getServer reads the record and, for a lookup by DID, checks that the DID
 // is the one the registry assigned to it.
-func (d *serverIdentityDataSource) getServer(ctx context.Context, l serverLookup) (*registry.Server, diag.Diagnostics) {
+func (d *serverIdentityDataSource) getServer(ctx context.Context, l serverLookup) (*protocol.Server, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	server, err := d.data.client.GetServer(ctx, l.serverID)
 	switch {
@@ -231,7 +232,7 @@ func sameServerDID(l serverLookup, registryDID string) bool {
 }
 
 // notFoundDetail explains a 404: the id is wrong, the record was deleted, or
-// it belongs to another organisation (PROTOCOL.md A8: never 403).
+// it belongs to another organisation (the registry answers 404, never 403, for another organisation's record).
 func (d *serverIdentityDataSource) notFoundDetail(l serverLookup) string {
 	what := "server_id " + l.serverID
 	if l.did != "" {
@@ -251,7 +252,7 @@ func (d *serverIdentityDataSource) notFoundDetail(l serverLookup) string {
 
 // serverToDataSourceModel maps a record to state. The key comes from the
 // record's publicKey, or its didKey when the registry sends no PEM.
-func serverToDataSourceModel(s *registry.Server) (serverIdentityDataSourceModel, diag.Diagnostics) {
+func serverToDataSourceModel(s *protocol.Server) (serverIdentityDataSourceModel, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	m := serverIdentityDataSourceModel{
 		ServerID:     types.StringValue(s.ID),
@@ -289,7 +290,7 @@ func serverToDataSourceModel(s *registry.Server) (serverIdentityDataSourceModel,
 
 // registeredKey returns the record's key: from publicKey, else from didKey;
 // nil, nil when the record has neither (no key registered yet).
-func registeredKey(s *registry.Server) (ed25519.PublicKey, error) {
+func registeredKey(s *protocol.Server) (ed25519.PublicKey, error) {
 	if s.PublicKey != "" {
 		pub, err := keys.ParsePublicPEM(s.PublicKey)
 		if err == nil || s.DIDKey == "" {

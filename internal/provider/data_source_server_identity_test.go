@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -58,7 +58,7 @@ func TestServerIdentityDataSource_ByServerIDAndDID(t *testing.T) {
 		"did":            knownvalue.StringExact(did),
 		"did_key":        knownvalue.StringExact(rfcDIDKey),
 		"name":           knownvalue.StringExact("dashboard-server"),
-		"status":         knownvalue.StringExact(registry.StatusActive),
+		"status":         knownvalue.StringExact(protocol.StatusActive),
 		"public_key_pem": knownvalue.StringExact(rfcPublicPEM),
 		"key_id":         knownvalue.StringExact(rfcThumbprint),
 		"domain":         knownvalue.Null(), // no badge has named one yet
@@ -97,7 +97,7 @@ func TestServerIdentityDataSource_FromResource(t *testing.T) {
 			testAddr, tfjsonpath.New(attr), testDataByDID, tfjsonpath.New(attr), compare.ValuesSame()))
 	}
 	checks = append(checks,
-		statecheck.ExpectKnownValue(testDataByDID, tfjsonpath.New("status"), knownvalue.StringExact(registry.StatusActive)),
+		statecheck.ExpectKnownValue(testDataByDID, tfjsonpath.New("status"), knownvalue.StringExact(protocol.StatusActive)),
 		statecheck.ExpectKnownValue(testDataByDID, tfjsonpath.New("domain"), knownvalue.StringExact("mcp.example.com")),
 	)
 	unitTest(t, resource.TestCase{
@@ -172,7 +172,7 @@ func TestServerIdentityDataSource_InvalidArguments(t *testing.T) {
 
 // TestServerIdentityDataSource_NotFound covers the three ways a lookup finds
 // nothing: an unknown id, a record of another organisation (the registry says
-// 404, PROTOCOL.md A8), and a DID of another registry.
+// 404; see docs/design/protocol.md), and a DID of another registry.
 func TestServerIdentityDataSource_NotFound(t *testing.T) {
 	reg := testRegistry(t)
 	missing := uuid.NewString()
@@ -258,7 +258,7 @@ func TestServerIdentityDataSource_DisabledRecord(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config: testDataSourceConfig(reg, fmt.Sprintf("data \"capiscio_server_identity\" \"test\" {\n  server_id = %q\n}\n", rec.ID)),
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.capiscio_server_identity.test", tfjsonpath.New("status"), knownvalue.StringExact(registry.StatusDisabled)),
+				statecheck.ExpectKnownValue("data.capiscio_server_identity.test", tfjsonpath.New("status"), knownvalue.StringExact(protocol.StatusDisabled)),
 				statecheck.ExpectKnownValue("data.capiscio_server_identity.test", tfjsonpath.New("did_key"), knownvalue.StringExact(rfcDIDKey)),
 			},
 		}},
@@ -290,16 +290,16 @@ data "capiscio_server_identity" "test" {
 func TestServerRecordKeyFallback(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
-		server      registry.Server
+		server      protocol.Server
 		wantDIDKey  string
 		wantWarning bool
 	}{
-		"pem":               {server: registry.Server{PublicKey: rfcPublicPEM}, wantDIDKey: rfcDIDKey},
-		"did:key only":      {server: registry.Server{DIDKey: rfcDIDKey}, wantDIDKey: rfcDIDKey},
-		"bad pem, did:key":  {server: registry.Server{PublicKey: "garbage", DIDKey: rfcDIDKey}, wantDIDKey: rfcDIDKey},
-		"no key yet":        {server: registry.Server{}},
-		"unreadable pem":    {server: registry.Server{PublicKey: "garbage"}, wantWarning: true},
-		"unreadable didkey": {server: registry.Server{DIDKey: "did:key:zQ3s"}, wantWarning: true},
+		"pem":               {server: protocol.Server{PublicKey: rfcPublicPEM}, wantDIDKey: rfcDIDKey},
+		"did:key only":      {server: protocol.Server{DIDKey: rfcDIDKey}, wantDIDKey: rfcDIDKey},
+		"bad pem, did:key":  {server: protocol.Server{PublicKey: "garbage", DIDKey: rfcDIDKey}, wantDIDKey: rfcDIDKey},
+		"no key yet":        {server: protocol.Server{}},
+		"unreadable pem":    {server: protocol.Server{PublicKey: "garbage"}, wantWarning: true},
+		"unreadable didkey": {server: protocol.Server{DIDKey: "did:key:zQ3s"}, wantWarning: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -111,7 +111,7 @@ func TestDrift_PlanMessages(t *testing.T) {
 		}
 	}
 	rogue := newTestKey(t)
-	if resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+ids[1], registry.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
+	if resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+ids[1], protocol.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("out-of-band key: HTTP %d %s", resp.StatusCode, body)
 	}
 	out = tf.planAllowingChanges()
@@ -121,7 +121,7 @@ func TestDrift_PlanMessages(t *testing.T) {
 		}
 	}
 	tf.run("apply", "-auto-approve")
-	if s, _ := registryGet(t, reg, ids[0]); s.Status != registry.StatusDisabled {
+	if s, _ := registryGet(t, reg, ids[0]); s.Status != protocol.StatusDisabled {
 		t.Errorf("record %s is %s after the apply; an operator disabled it and it must stay so", ids[0], s.Status)
 	}
 	if s, _ := registryGet(t, reg, ids[1]); s.DIDKey == rogue.DIDKey {

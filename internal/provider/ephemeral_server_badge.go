@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -70,7 +70,7 @@ func (e *serverBadgeEphemeralResource) Schema(_ context.Context, _ ephemeral.Sch
 					"registry URL as the runtime SDK does (the host, plus `:port` when not 80 or 443).",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.String{notBlankValidator(), stringvalidator.LengthAtMost(maxDomainLength), domainValidator()},
+				Validators: []validator.String{notBlankValidator(), domainValidator()},
 			},
 			"badge": schema.StringAttribute{
 				MarkdownDescription: "The badge, a compact JWS signed by the registry.",
@@ -117,7 +117,7 @@ func (e *serverBadgeEphemeralResource) Open(ctx context.Context, req ephemeral.O
 	id := m.ServerID.ValueString()
 	domain := m.Domain.ValueString()
 	if m.Domain.IsNull() {
-		domain = registry.DefaultDomain(e.data.registryURL)
+		domain = protocol.DefaultDomain(e.data.registryURL)
 	}
 	record, err := e.data.reader.GetServer(ctx, id)
 	if err != nil {
@@ -130,7 +130,7 @@ func (e *serverBadgeEphemeralResource) Open(ctx context.Context, req ephemeral.O
 			fmt.Sprintf("The registry did not say which key server record %s holds, so a badge for it cannot be verified.", id))
 		return
 	}
-	badge, err := e.data.client.IssueBadge(ctx, id, registry.BadgeRequest{Domain: domain})
+	badge, err := e.data.client.IssueBadge(ctx, id, protocol.BadgeRequest{Domain: domain})
 	if err != nil {
 		addRegistryError(&resp.Diagnostics, "Unable to Issue Badge", fmt.Sprintf("Asking the registry for a badge for server record %s failed.", id), err)
 		return

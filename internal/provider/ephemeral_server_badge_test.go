@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // badgeEchoConfig adds an ephemeral badge for the test identity and hands it
@@ -64,7 +64,7 @@ func TestServerBadgeEphemeral_Verifies(t *testing.T) {
 						if str(d, "did") != did || str(d, "jti") == firstJTI {
 							return fmt.Errorf("ephemeral badge did %q jti %q; want did %q and a new jti", str(d, "did"), str(d, "jti"), did)
 						}
-						if str(d, "domain") != registry.DefaultDomain(reg.URL) || str(d, "trust_level") != "1" {
+						if str(d, "domain") != protocol.DefaultDomain(reg.URL) || str(d, "trust_level") != "1" {
 							return fmt.Errorf("domain %q trust_level %q", str(d, "domain"), str(d, "trust_level"))
 						}
 						exp, err := time.Parse(time.RFC3339, str(d, "expires_at"))

@@ -53,7 +53,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -66,7 +66,7 @@ const (
 
 var (
 	// Every route of a server record the provider calls.
-	faultServerRoutes = []string{registry.PathServers, "/v1/sdk/servers/*", "/v1/sdk/servers/*/badge"}
+	faultServerRoutes = []string{protocol.PathServers, "/v1/sdk/servers/*", "/v1/sdk/servers/*/badge"}
 	// What a create whose outcome the provider cannot know fails the apply with.
 	faultUnconfirmedRe = regexp.MustCompile(`Server Record Creation Unconfirmed`)
 )
@@ -109,7 +109,7 @@ func faultScenarios() []faultScenario {
 		return []*registrytest.Rule{{Paths: faultServerRoutes, Every: every, Per: per, Fault: f}}
 	}
 	onCreates := func(r *registrytest.Rule) []*registrytest.Rule {
-		r.Method, r.Paths = http.MethodPost, []string{registry.PathServers}
+		r.Method, r.Paths = http.MethodPost, []string{protocol.PathServers}
 		return []*registrytest.Rule{r}
 	}
 	firedAtLeast := func(least int64) func(*testing.T, int, *registrytest.Faults, []*registrytest.Rule, int64) {
@@ -440,7 +440,7 @@ func assertConverged(reg *registrytest.Registry, n int, ids []faultIdentity) err
 	if err != nil {
 		return err
 	}
-	byID := make(map[string]registry.Server, len(recs))
+	byID := make(map[string]protocol.Server, len(recs))
 	byKey := make(map[string]string, len(recs))
 	for _, rec := range recs {
 		if _, dup := byID[rec.ID]; dup {
@@ -482,7 +482,7 @@ func assertConverged(reg *registrytest.Registry, n int, ids []faultIdentity) err
 			problems = append(problems, fmt.Sprintf("%s: record %s holds another public key than state's", id.addr, id.id))
 		case rec.DIDKey != id.didKey:
 			problems = append(problems, fmt.Sprintf("%s: record %s has didKey %s, state %s", id.addr, id.id, rec.DIDKey, id.didKey))
-		case rec.Status != registry.StatusActive:
+		case rec.Status != protocol.StatusActive:
 			problems = append(problems, fmt.Sprintf("%s: record %s is %s", id.addr, id.id, rec.Status))
 		case rec.Name != id.name || !strings.HasPrefix(id.name, "fault-"):
 			problems = append(problems, fmt.Sprintf("%s: record %s is named %q, state %q", id.addr, id.id, rec.Name, id.name))
@@ -511,8 +511,8 @@ func assertConverged(reg *registrytest.Registry, n int, ids []faultIdentity) err
 // faultListServers lists every record of the dev organisation through the
 // registry's HTTP API (GET /v1/sdk/servers?limit=1000, following nextCursor),
 // exempt from the faults so it can look while they are on.
-func faultListServers(reg *registrytest.Registry) ([]registry.Server, error) {
-	var all []registry.Server
+func faultListServers(reg *registrytest.Registry) ([]protocol.Server, error) {
+	var all []protocol.Server
 	cursor := ""
 	for page := 0; ; page++ {
 		if page > 100 {
@@ -522,11 +522,11 @@ func faultListServers(reg *registrytest.Registry) ([]registry.Server, error) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		req, err := http.NewRequest(http.MethodGet, reg.URL+registry.PathServers+"?"+q.Encode(), nil)
+		req, err := http.NewRequest(http.MethodGet, reg.URL+protocol.PathServers+"?"+q.Encode(), nil)
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set(registry.HeaderAPIKey, reg.APIKey)
+		req.Header.Set(protocol.HeaderAPIKey, reg.APIKey)
 		req.Header.Set(registrytest.BypassHeader, "1")
 		resp, err := reg.HTTP.Client().Do(req)
 		if err != nil {
@@ -540,7 +540,7 @@ func faultListServers(reg *registrytest.Registry) ([]registry.Server, error) {
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("listing servers: HTTP %d: %s", resp.StatusCode, body)
 		}
-		var env registry.Envelope[[]registry.Server]
+		var env protocol.Envelope[[]protocol.Server]
 		if err := json.Unmarshal(body, &env); err != nil {
 			return nil, fmt.Errorf("listing servers: %w", err)
 		}

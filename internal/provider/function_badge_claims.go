@@ -1,18 +1,16 @@
 package provider
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // badgeClaimsAttrTypes is the object badge_claims returns.
@@ -113,61 +111,17 @@ func (b decodedBadge) attrValues() map[string]attr.Value {
 	}
 }
 
-// jwsParts names the three parts of a compact JWS, for messages.
-var jwsParts = [3]string{"header (part 1)", "claims (part 2)", "signature (part 3)"}
-
-// decodeBadge decodes a compact JWS without verifying it (RFC 7515 §7.1).
-// Its errors name the part at fault and never quote the token.
+// decodeBadge decodes a compact JWS without verifying it
+// (protocol.ParseCompactJWS), then reads the claims this function returns.
+// Its errors name the part or claim at fault and never quote the token.
 func decodeBadge(token string) (decodedBadge, error) {
 	var b decodedBadge
-	if token == "" {
-		return b, fmt.Errorf("the badge is empty; give a compact JWS such as the badge attribute of a capiscio_server_identity")
-	}
-	if strings.TrimSpace(token) != token {
-		return b, fmt.Errorf("the badge has leading or trailing whitespace; remove it (trimspace() helps with a badge read from a file)")
-	}
-	parts := strings.Split(token, ".")
-	switch {
-	case len(parts) == 5:
-		return b, fmt.Errorf("the value has 5 dot-separated parts, like an encrypted JWE; a badge is a signed compact JWS of 3 parts (header.claims.signature)")
-	case len(parts) != 3:
-		return b, fmt.Errorf("the value has %d dot-separated part(s); a badge is a compact JWS of 3 base64url parts (header.claims.signature)", len(parts))
-	}
-	var raw [3][]byte
-	for i, p := range parts {
-		if p == "" {
-			return b, fmt.Errorf("the badge's %s is empty; a badge is signed, so all three parts are present", jwsParts[i])
-		}
-		dec, err := base64.RawURLEncoding.Strict().DecodeString(p)
-		if err != nil {
-			return b, fmt.Errorf("the badge's %s is not unpadded base64url (RFC 7515): %s", jwsParts[i], describeBase64Error(p, err))
-		}
-		raw[i] = dec
-	}
-	header, err := jsonObject(raw[0], jwsParts[0])
+	jws, err := protocol.ParseCompactJWS(token)
 	if err != nil {
 		return b, err
 	}
-	alg, err := stringMember(header, "alg", "header")
-	switch {
-	case err != nil:
-		return b, err
-	case alg == nil || *alg == "":
-		return b, fmt.Errorf("the badge's header has no alg; a JWS header must name its signature algorithm (CapiscIO badges use EdDSA)")
-	case *alg == "none":
-		return b, fmt.Errorf("the badge's header has alg \"none\": it is an unsigned token, not a badge")
-	}
-	claims, err := jsonObject(raw[1], jwsParts[1])
-	if err != nil {
-		return b, err
-	}
-	if b.header, err = compactJSON(raw[0]); err != nil {
-		return b, err
-	}
-	if b.claims, err = compactJSON(raw[1]); err != nil {
-		return b, err
-	}
-	return b, b.readClaims(claims)
+	b.header, b.claims = jws.RawHeader, jws.RawClaims
+	return b, b.readClaims(jws.Claims)
 }
 
 // readClaims takes the registered claims and the trust level from claims.
@@ -217,14 +171,6 @@ func jsonObject(data []byte, what string) (map[string]json.RawMessage, error) {
 	return obj, nil
 }
 
-func compactJSON(data []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, data); err != nil {
-		return nil, fmt.Errorf("the badge's JSON does not compact: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
 // stringMember returns obj[name] as a string; nil when absent or null.
 func stringMember(obj map[string]json.RawMessage, name, where string) (*string, error) {
 	v, ok := obj[name]
@@ -253,20 +199,4 @@ func numberMember(claims map[string]json.RawMessage, name string) (*big.Float, e
 		return nil, fmt.Errorf("the badge's claim %q is not a usable number", name)
 	}
 	return f, nil
-}
-
-// describeBase64Error says what is wrong without quoting the data.
-func describeBase64Error(part string, err error) string {
-	switch {
-	case strings.Contains(part, "="):
-		return "it has = padding, which a JWS leaves out"
-	case strings.ContainsAny(part, "+/"):
-		return "it uses the standard alphabet (+ or /) instead of the URL-safe one (- and _)"
-	default:
-		var corrupt base64.CorruptInputError
-		if errors.As(err, &corrupt) {
-			return fmt.Sprintf("invalid data at offset %d", int64(corrupt))
-		}
-		return "it does not decode"
-	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // testToken builds a compact JWS from raw header and claims JSON, with a
@@ -206,7 +206,7 @@ func TestBadgeClaimsFunction_RealBadge(t *testing.T) {
 			{
 				PreConfig: func() {
 					resp, body := regDo(reg, http.MethodPost, "/v1/sdk/servers/"+id+"/badge", map[string]string{})
-					var env registry.Envelope[registry.Badge]
+					var env protocol.Envelope[protocol.Badge]
 					if resp.StatusCode != http.StatusCreated || jsonUnmarshal(body, &env) != nil || env.Data.Badge == "" {
 						t.Fatalf("issuing a badge out of band: HTTP %d", resp.StatusCode)
 					}

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // functionTest runs provider-function steps through the real CLI. Functions
@@ -126,7 +126,7 @@ func checkOutputDocument(urlOut, didOut string) statecheck.StateCheck {
 			return err
 		}
 		defer resp.Body.Close()
-		var doc registry.DIDDocument
+		var doc protocol.DIDDocument
 		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("GET %s: HTTP %d, %v", u, resp.StatusCode, err)
 		}

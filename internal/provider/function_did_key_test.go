@@ -17,7 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 )
 
-// RFC 8032 section 7.1 test 1, as PROTOCOL.md B5.1 lists it (a published test
+// RFC 8032 section 7.1 test 1, the published vector (a published test
 // vector, the only private key committed in clear).
 const (
 	rfcSPKIBody   = "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="

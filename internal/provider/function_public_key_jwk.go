@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/hashicorp/terraform-plugin-framework/function"
 
@@ -53,7 +52,7 @@ func (f *publicKeyJWKFunction) Run(ctx context.Context, req function.RunRequest,
 		resp.Error = function.NewArgumentFuncError(0, err.Error())
 		return
 	}
-	out, err := json.Marshal(keys.PublicJWK(pub))
+	out, err := keys.PublicJWK(pub).MarshalJSON()
 	if err != nil {
 		resp.Error = function.NewFuncError("encoding the JWK failed: " + err.Error())
 		return

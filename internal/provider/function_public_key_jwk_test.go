@@ -23,7 +23,7 @@ const rfcJWKX = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
 // JWK of RFC 8037 appendix A.2 with the thumbprint of A.3 as kid, in every
 // spelling of the PEM.
 func TestPublicKeyJWKFunction_RFC8037Vector(t *testing.T) {
-	want := knownvalue.StringExact(`{"kty":"OKP","crv":"Ed25519","x":"` + rfcJWKX + `","kid":"` + rfcThumbprint + `"}`)
+	want := knownvalue.StringExact(`{"kty":"OKP","kid":"` + rfcThumbprint + `","crv":"Ed25519","x":"` + rfcJWKX + `"}`)
 	functionTest(t, resource.TestStep{
 		Config: fmt.Sprintf(`
 output "plain" {

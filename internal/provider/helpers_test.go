@@ -3,14 +3,13 @@ package provider
 import (
 	"bytes"
 	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
-
-	"encoding/base64"
 )
 
 const cryptoSHA256 = crypto.SHA256
@@ -30,7 +29,7 @@ func regDo(reg *registrytest.Registry, method, path string, body any) (*http.Res
 	if err != nil {
 		return &http.Response{}, nil
 	}
-	req.Header.Set(registry.HeaderAPIKey, reg.APIKey)
+	req.Header.Set(protocol.HeaderAPIKey, reg.APIKey)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

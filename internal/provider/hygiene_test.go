@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -127,7 +127,7 @@ func (b *badgeTap) middleware(next http.Handler) http.Handler {
 		}
 		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
-		var env registry.Envelope[registry.Badge]
+		var env protocol.Envelope[protocol.Badge]
 		if json.Unmarshal(rec.Body.Bytes(), &env) == nil && env.Data.Badge != "" {
 			b.mu.Lock()
 			b.tokens = append(b.tokens, env.Data.Badge)
@@ -400,7 +400,7 @@ func TestSecretHygiene_EchoedAPIKey(t *testing.T) {
 			}
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
-			_, _ = w.Write([]byte(body(r.Header.Get(registry.HeaderAPIKey))))
+			_, _ = w.Write([]byte(body(r.Header.Get(protocol.HeaderAPIKey))))
 		})
 	}
 	reg := registrytest.Start(t, registrytest.WithMiddleware(echo))

@@ -25,6 +25,7 @@ import (
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/clock"
 	"github.com/capiscio/terraform-provider-capiscio/internal/duration"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -98,7 +99,7 @@ func (p *capiscioProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"MCP server reads `CAPISCIO_SERVER_PRIVATE_KEY_PEM` from.",
 		Attributes: map[string]schema.Attribute{
 			"registry_url": schema.StringAttribute{
-				MarkdownDescription: "Base URL of the CapiscIO registry (default: `" + registry.DefaultBaseURL + "`). " +
+				MarkdownDescription: "Base URL of the CapiscIO registry (default: `" + protocol.DefaultBaseURL + "`). " +
 					"Falls back to the `" + EnvRegistryURL + "` environment variable, then `" + EnvServerURL + "`. " +
 					"Must be an absolute `https://` URL with no query or fragment; plain `http://` is accepted only " +
 					"for a loopback host such as the local registry. A trailing `/` is ignored.",
@@ -106,7 +107,7 @@ func (p *capiscioProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Validators: []validator.String{registryURLValidator()},
 			},
 			"api_key": schema.StringAttribute{
-				MarkdownDescription: "Registry API key, sent in the `" + registry.HeaderAPIKey + "` header. Falls back " +
+				MarkdownDescription: "Registry API key, sent in the `" + protocol.HeaderAPIKey + "` header. Falls back " +
 					"to the `" + EnvAPIKey + "` environment variable. Needed only by operations that call the registry; " +
 					"never logged and never stored in state.",
 				Optional:   true,
@@ -192,7 +193,7 @@ func (p *capiscioProvider) resolveSettings(cfg providerModel) (providerSettings,
 	if cfg.RegistryURL.IsNull() {
 		rawURL, source = firstEnv(EnvRegistryURL, EnvServerURL)
 		if rawURL == "" {
-			rawURL, source = registry.DefaultBaseURL, "default"
+			rawURL, source = protocol.DefaultBaseURL, "default"
 		}
 	}
 	u, err := registry.NormalizeBaseURL(rawURL)

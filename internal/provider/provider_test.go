@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/clock"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -70,13 +70,13 @@ provider "capiscio" {
 }
 
 // registryGet fetches a server record through the real HTTP API, out of band.
-func registryGet(t *testing.T, reg *registrytest.Registry, id string) (registry.Server, int) {
+func registryGet(t *testing.T, reg *registrytest.Registry, id string) (protocol.Server, int) {
 	t.Helper()
 	resp, body := regDo(reg, http.MethodGet, "/v1/sdk/servers/"+id, nil)
 	if resp.StatusCode != http.StatusOK {
-		return registry.Server{}, resp.StatusCode
+		return protocol.Server{}, resp.StatusCode
 	}
-	var env registry.Envelope[registry.Server]
+	var env protocol.Envelope[protocol.Server]
 	if err := json.Unmarshal(body, &env); err != nil {
 		t.Fatalf("decoding server %s: %v", id, err)
 	}
@@ -84,13 +84,13 @@ func registryGet(t *testing.T, reg *registrytest.Registry, id string) (registry.
 }
 
 // registryCreate makes a server record out of band, as the dashboard would.
-func registryCreate(t *testing.T, reg *registrytest.Registry, name, didKey, pubPEM string) registry.Server {
+func registryCreate(t *testing.T, reg *registrytest.Registry, name, didKey, pubPEM string) protocol.Server {
 	t.Helper()
-	resp, body := regDo(reg, http.MethodPost, "/v1/sdk/servers", registry.CreateServerRequest{Name: name, DID: didKey, PublicKey: pubPEM})
+	resp, body := regDo(reg, http.MethodPost, "/v1/sdk/servers", protocol.CreateServerRequest{Name: name, DID: didKey, PublicKey: pubPEM})
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("creating server out of band: HTTP %d: %s", resp.StatusCode, body)
 	}
-	var env registry.Envelope[registry.Server]
+	var env protocol.Envelope[protocol.Server]
 	if err := json.Unmarshal(body, &env); err != nil {
 		t.Fatal(err)
 	}
@@ -122,14 +122,14 @@ var _ = time.Second
 
 // registryCreateWithKey makes a record out of band with another
 // organisation's API key.
-func registryCreateWithKey(t *testing.T, reg *registrytest.Registry, apiKey string) registry.Server {
+func registryCreateWithKey(t *testing.T, reg *registrytest.Registry, apiKey string) protocol.Server {
 	t.Helper()
 	m := newTestKey(t)
-	resp, body := reg.DoWithKey(t, apiKey, http.MethodPost, "/v1/sdk/servers", registry.CreateServerRequest{Name: "other-org", DID: m.DIDKey, PublicKey: m.PEM})
+	resp, body := reg.DoWithKey(t, apiKey, http.MethodPost, "/v1/sdk/servers", protocol.CreateServerRequest{Name: "other-org", DID: m.DIDKey, PublicKey: m.PEM})
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("creating a record out of band: HTTP %d: %s", resp.StatusCode, body)
 	}
-	var env registry.Envelope[registry.Server]
+	var env protocol.Envelope[protocol.Server]
 	if err := json.Unmarshal(body, &env); err != nil {
 		t.Fatal(err)
 	}

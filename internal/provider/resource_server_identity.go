@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -356,11 +357,11 @@ func (r *serverIdentityResource) newKey(key identityKey) newKey {
 // record (POST with an Idempotency-Key). managed reports whether this resource
 // created the record and so owns its deletion. The registry error is returned
 // beside the diagnostics so that Create can tell an unconfirmed create apart.
-func (r *serverIdentityResource) register(ctx context.Context, plan serverIdentityModel, pub keys.Public, idempotencyKey string) (*registry.Server, bool, diag.Diagnostics, error) {
+func (r *serverIdentityResource) register(ctx context.Context, plan serverIdentityModel, pub keys.Public, idempotencyKey string) (*protocol.Server, bool, diag.Diagnostics, error) {
 	var diags diag.Diagnostics
 	if id := plan.ServerID.ValueString(); !plan.ServerID.IsUnknown() && id != "" {
 		tflog.Debug(ctx, "Registering key on existing server record", map[string]any{"server_id": id, "did_key": pub.DIDKey})
-		server, err := r.data.client.RegisterKey(ctx, id, registry.RegisterKeyRequest{DID: pub.DIDKey, PublicKey: pub.PEM, Name: plan.Name.ValueString()})
+		server, err := r.data.client.RegisterKey(ctx, id, protocol.RegisterKeyRequest{DID: pub.DIDKey, PublicKey: pub.PEM, Name: plan.Name.ValueString()})
 		switch {
 		case registry.IsNotFound(err):
 			addGivenRecordNotFound(ctx, r.data.client, &diags, id, err)
@@ -375,7 +376,7 @@ func (r *serverIdentityResource) register(ctx context.Context, plan serverIdenti
 		return server, false, diags, err
 	}
 	tflog.Debug(ctx, "Creating server record", map[string]any{"did_key": pub.DIDKey})
-	server, err := r.data.client.CreateServer(ctx, registry.CreateServerRequest{Name: plan.Name.ValueString(), DID: pub.DIDKey, PublicKey: pub.PEM}, idempotencyKey)
+	server, err := r.data.client.CreateServer(ctx, protocol.CreateServerRequest{Name: plan.Name.ValueString(), DID: pub.DIDKey, PublicKey: pub.PEM}, idempotencyKey)
 	switch {
 	case registry.IsOutcomeUnknown(err):
 		addRegistryError(&diags, "Server Record Creation Unconfirmed",
@@ -395,7 +396,7 @@ func (r *serverIdentityResource) register(ctx context.Context, plan serverIdenti
 // at another registry, proven to be one, that does not serve the same record
 // with the same DID: the identity stays in state and ModifyPlan plans a new
 // one there.
-func (r *serverIdentityResource) readRecord(ctx context.Context, state serverIdentityModel) (server *registry.Server, gone bool, diags diag.Diagnostics) {
+func (r *serverIdentityResource) readRecord(ctx context.Context, state serverIdentityModel) (server *protocol.Server, gone bool, diags diag.Diagnostics) {
 	id := state.ID.ValueString()
 	moved := r.movedFrom(state)
 	server, err := r.data.reader.GetServer(ctx, id)
@@ -427,13 +428,13 @@ func (r *serverIdentityResource) readRecord(ctx context.Context, state serverIde
 // identity has none yet: it is read from the provider's.)
 func (r *serverIdentityResource) movedFrom(state serverIdentityModel) bool {
 	was := state.RegistryURL.ValueString()
-	return was != "" && !registry.SameRegistryURL(was, r.data.registryURL)
+	return was != "" && !protocol.SameRegistryURL(was, r.data.registryURL)
 }
 
 // putDeclaredKey registers this resource's key on its record again (PUT with
 // the same key is idempotent), with the planned name; reregister says whether
 // the record held another key, for the error text.
-func (r *serverIdentityResource) putDeclaredKey(ctx context.Context, state serverIdentityModel, name types.String, reregister bool, diags *diag.Diagnostics) (*registry.Server, bool) {
+func (r *serverIdentityResource) putDeclaredKey(ctx context.Context, state serverIdentityModel, name types.String, reregister bool, diags *diag.Diagnostics) (*protocol.Server, bool) {
 	declared, ok := state.declaredKey()
 	if !ok {
 		diags.AddError("Unable to Update Server Identity", "The identity's public_key_pem in state is not readable. This is always a bug in the provider; please report it.")
@@ -441,7 +442,7 @@ func (r *serverIdentityResource) putDeclaredKey(ctx context.Context, state serve
 	}
 	id := state.ID.ValueString()
 	tflog.Debug(ctx, "Registering the identity's key on its record", map[string]any{"server_id": id, "did_key": declared.DIDKey, "key_drift": reregister})
-	server, err := r.data.client.RegisterKey(ctx, id, registry.RegisterKeyRequest{DID: declared.DIDKey, PublicKey: declared.PEM, Name: name.ValueString()})
+	server, err := r.data.client.RegisterKey(ctx, id, protocol.RegisterKeyRequest{DID: declared.DIDKey, PublicKey: declared.PEM, Name: name.ValueString()})
 	if err != nil {
 		what := fmt.Sprintf("Changing the name of server record %s failed; nothing was changed.", id)
 		if reregister {
@@ -490,7 +491,7 @@ func addNotProven(diags *diag.Diagnostics, id, registryURL string, err error) {
 		switch np.Reason {
 		case registry.UnprovenWrongBase:
 			advice = fmt.Sprintf("Check the provider's registry_url (or %s): it must be the registry's base URL, such as %s, "+
-				"with no path like /v1 at its end.", EnvRegistryURL, registry.DefaultBaseURL)
+				"with no path like /v1 at its end.", EnvRegistryURL, protocol.DefaultBaseURL)
 		case registry.UnprovenOtherOrganisation:
 			advice = fmt.Sprintf("Check the provider's api_key (or %s): it must belong to the organisation that owns the record.", EnvAPIKey)
 		}
@@ -503,9 +504,9 @@ func addNotProven(diags *diag.Diagnostics, id, registryURL string, err error) {
 // resolvePending finishes a create whose outcome was unknown: the same
 // request with the same Idempotency-Key returns the record if the registry
 // made it, or makes it now. Either way the caller then owns a known record.
-func (r *serverIdentityResource) resolvePending(ctx context.Context, state serverIdentityModel, p *pendingCreate) (*registry.Server, error) {
+func (r *serverIdentityResource) resolvePending(ctx context.Context, state serverIdentityModel, p *pendingCreate) (*protocol.Server, error) {
 	tflog.Debug(ctx, "Resolving an unconfirmed server record creation", map[string]any{"did_key": state.DIDKey.ValueString()})
-	return r.data.client.CreateServer(ctx, registry.CreateServerRequest{
+	return r.data.client.CreateServer(ctx, protocol.CreateServerRequest{
 		Name: p.Name, DID: state.DIDKey.ValueString(), PublicKey: state.PublicKeyPEM.ValueString(),
 	}, p.IdempotencyKey)
 }
@@ -515,7 +516,7 @@ func (r *serverIdentityResource) resolvePending(ctx context.Context, state serve
 func (r *serverIdentityResource) issueFirstBadge(ctx context.Context, m *serverIdentityModel, diags *diag.Diagnostics) {
 	id := m.ID.ValueString()
 	m.applyBadge(nil)
-	badge, err := r.data.client.IssueBadge(ctx, id, registry.BadgeRequest{Domain: m.effectiveDomain()})
+	badge, err := r.data.client.IssueBadge(ctx, id, protocol.BadgeRequest{Domain: m.effectiveDomain()})
 	if errors.Is(err, registry.ErrForbidden) {
 		diags.AddWarning("Badge Not Issued",
 			fmt.Sprintf("The identity of server record %s is registered and saved, but the registry refused a badge: %s. A "+

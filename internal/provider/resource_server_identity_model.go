@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -76,13 +77,13 @@ func (m *serverIdentityModel) applyKey(k newKey) {
 }
 
 // applyServer copies the registry's view of the record.
-func (m *serverIdentityModel) applyServer(s *registry.Server, registryURL string) {
+func (m *serverIdentityModel) applyServer(s *protocol.Server, registryURL string) {
 	m.ID = types.StringValue(s.ID)
 	m.ServerID = types.StringValue(s.ID)
 	m.DID = types.StringValue(s.DID)
 	m.Name = types.StringValue(s.Name)
 	// A record the registry answered for, without a status, is not disabled.
-	m.Status = types.StringValue(registry.StatusActive)
+	m.Status = types.StringValue(protocol.StatusActive)
 	if s.Status != "" {
 		m.Status = types.StringValue(s.Status)
 	}
@@ -163,7 +164,7 @@ func (m *serverIdentityModel) applyBadge(b *registry.VerifiedBadge) {
 // (null) the one the runtime SDK derives from the registry URL.
 func (m *serverIdentityModel) effectiveDomain() string {
 	if m.Domain.IsNull() || m.Domain.IsUnknown() {
-		return registry.DefaultDomain(m.RegistryURL.ValueString())
+		return protocol.DefaultDomain(m.RegistryURL.ValueString())
 	}
 	return m.Domain.ValueString()
 }
@@ -177,7 +178,7 @@ func (m *serverIdentityModel) refreshEnv() {
 		envServerID:  m.ID.ValueString(),
 		envServerURL: m.RegistryURL.ValueString(),
 	}
-	if d := m.Domain.ValueString(); d != "" && d != registry.DefaultDomain(m.RegistryURL.ValueString()) {
+	if d := m.Domain.ValueString(); d != "" && d != protocol.DefaultDomain(m.RegistryURL.ValueString()) {
 		env[envServerDomain] = d
 	}
 	if !m.PrivateKeyPEM.IsNull() && !m.PrivateKeyPEM.IsUnknown() {
@@ -194,7 +195,7 @@ func (m *serverIdentityModel) refreshEnv() {
 // this resource's own key. When another key was registered on the record
 // (key drift), the two differ, and the plan registers this resource's key
 // again: a diff on did_key and key_id, no replacement, no new record.
-func (m *serverIdentityModel) refreshFrom(s *registry.Server, registryURL string) *driftInfo {
+func (m *serverIdentityModel) refreshFrom(s *protocol.Server, registryURL string) *driftInfo {
 	var drift driftInfo
 	registered, known := registeredPublic(s)
 	switch {
@@ -210,7 +211,7 @@ func (m *serverIdentityModel) refreshFrom(s *registry.Server, registryURL string
 			drift.KeyChanged, drift.KeyChangedAt = true, formatTime(s.KeyUpdatedAt)
 		}
 	}
-	if s.Status == registry.StatusDisabled {
+	if s.Status == protocol.StatusDisabled {
 		drift.Disabled = true
 		if s.DisabledAt != nil {
 			drift.DisabledAt = formatTime(*s.DisabledAt)
@@ -266,7 +267,7 @@ func (m serverIdentityModel) equal(o serverIdentityModel) bool {
 // registeredPublic describes the key the registry's record holds; ok is
 // false when the reply does not say (some registries send only id and did)
 // or says it unreadably.
-func registeredPublic(s *registry.Server) (keys.Public, bool) {
+func registeredPublic(s *protocol.Server) (keys.Public, bool) {
 	pub, err := registeredKey(s)
 	if err != nil || pub == nil {
 		return keys.Public{}, false
@@ -277,7 +278,7 @@ func registeredPublic(s *registry.Server) (keys.Public, bool) {
 
 // holdsKey reports whether the registry's record holds the key of pemText;
 // known is false when the reply does not say which key the record holds.
-func holdsKey(s *registry.Server, pemText string) (same, known bool) {
+func holdsKey(s *protocol.Server, pemText string) (same, known bool) {
 	ours, err := keys.ParsePublicPEM(pemText)
 	theirs, ok := registeredPublic(s)
 	if err != nil || !ok {
@@ -298,7 +299,7 @@ func (m *serverIdentityModel) declaredKey() (keys.Public, bool) {
 
 // keyTimeOf is when the record's current key was registered, as far as the
 // reply tells.
-func keyTimeOf(s *registry.Server) time.Time {
+func keyTimeOf(s *protocol.Server) time.Time {
 	for _, t := range []time.Time{s.KeyUpdatedAt, s.UpdatedAt, s.CreatedAt} {
 		if !t.IsZero() {
 			return t.Truncate(time.Second)

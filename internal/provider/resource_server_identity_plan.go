@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/duration"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -58,7 +59,7 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 	plan.Domain = planDomain(configDomain, state, r.data.registryURL)
 	r.planRegistryURL(state, &plan, &resp.RequiresReplace, &resp.Diagnostics)
-	if state.Status.ValueString() == registry.StatusDisabled {
+	if state.Status.ValueString() == protocol.StatusDisabled {
 		// A disabled record is never replaced on Terraform's own initiative,
 		// not even by rotate_after: the operator's decision stands.
 		plan.ReadyForRotation, _, _ = rotationDueValue(state, plan.RotateAfter, r.data.clock.Now())
@@ -178,7 +179,7 @@ func planKeyDrift(state serverIdentityModel, plan *serverIdentityModel, drift *d
 // warnDisabled explains a disabled record. Terraform neither replaces nor
 // re-enables it: an operator disabled it, and that stands until they say.
 func warnDisabled(state serverIdentityModel, drift *driftInfo, diags *diag.Diagnostics) {
-	if state.Status.ValueString() != registry.StatusDisabled {
+	if state.Status.ValueString() != protocol.StatusDisabled {
 		return
 	}
 	when := ""
@@ -204,7 +205,7 @@ func planDomain(config types.String, state serverIdentityModel, registryURL stri
 	if !config.IsNull() {
 		return config
 	}
-	if state.Domain.ValueString() == registry.DefaultDomain(registryURL) {
+	if state.Domain.ValueString() == protocol.DefaultDomain(registryURL) {
 		return state.Domain
 	}
 	return types.StringNull()

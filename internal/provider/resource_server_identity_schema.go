@@ -19,13 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
-)
-
-// Limits on free-text arguments, so a typo cannot send megabytes to the registry.
-const (
-	maxNameLength   = 200
-	maxDomainLength = 253
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // serverIdentitySchemaVersion is the version of the schema below. Version 0
@@ -68,7 +62,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 					"`server_id` keeps its name.",
 				Optional:      true,
 				Computed:      true,
-				Validators:    []validator.String{notBlankValidator(), stringvalidator.LengthAtMost(maxNameLength)},
+				Validators:    []validator.String{notBlankValidator(), nameValidator()},
 				PlanModifiers: keep,
 			},
 			"domain": schema.StringAttribute{
@@ -77,7 +71,7 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 					"port is not 80 or 443). A domain other than that default is also exported in `env` as `CAPISCIO_SERVER_DOMAIN`.",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.String{notBlankValidator(), stringvalidator.LengthAtMost(maxDomainLength), domainValidator()},
+				Validators: []validator.String{notBlankValidator(), domainValidator()},
 			},
 			"external_public_key_pem": schema.StringAttribute{
 				MarkdownDescription: "Register a key generated elsewhere (a KMS, an HSM, the CLI): the SPKI PEM of an Ed25519 " +
@@ -227,8 +221,8 @@ func serverIdentitySchema(ctx context.Context) schema.Schema {
 				Computed:            true,
 			},
 			"status": schema.StringAttribute{
-				MarkdownDescription: "The record's status in the registry at the last refresh: `" + registry.StatusActive +
-					"` or `" + registry.StatusDisabled + "`. Terraform never re-enables a disabled record (an operator " +
+				MarkdownDescription: "The record's status in the registry at the last refresh: `" + protocol.StatusActive +
+					"` or `" + protocol.StatusDisabled + "`. Terraform never re-enables a disabled record (an operator " +
 					"disabled it); assert it in a `check` block.",
 				Computed:      true,
 				PlanModifiers: keep,

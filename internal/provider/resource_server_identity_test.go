@@ -17,7 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -181,7 +181,7 @@ func TestServerIdentity_ReplaceOnGivenRecord(t *testing.T) {
 					differentKey.AddStateValue(testAddr, tfjsonpath.New("did_key")),
 					checkAttrs(testAddr, func(map[string]any) error {
 						revoked, reason, err := badgeRevoked(reg, oldJTI)
-						if err != nil || !revoked || reason != registry.ReasonKeyRotated {
+						if err != nil || !revoked || reason != protocol.ReasonKeyRotated {
 							return fmt.Errorf("old badge: revoked=%v reason=%q err=%v; want revoked, key_rotated", revoked, reason, err)
 						}
 						return nil
@@ -268,7 +268,7 @@ func TestServerIdentity_DriftKeyChanged(t *testing.T) {
 					},
 					{
 						PreConfig: func() {
-							resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+id, registry.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM})
+							resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+id, protocol.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM})
 							if resp.StatusCode != http.StatusOK {
 								t.Fatalf("out-of-band key change: HTTP %d %s", resp.StatusCode, body)
 							}
@@ -323,7 +323,7 @@ func (c lazyExact) String() string         { return *c.p }
 // checkRecordCount asserts how many records the dev organisation holds.
 func checkRecordCount(reg *registrytest.Registry, want int) error {
 	resp, body := regDo(reg, http.MethodGet, "/v1/sdk/servers?limit=1000", nil)
-	var env registry.Envelope[[]registry.Server]
+	var env protocol.Envelope[[]protocol.Server]
 	if resp.StatusCode != http.StatusOK || jsonUnmarshal(body, &env) != nil {
 		return fmt.Errorf("listing records: HTTP %d", resp.StatusCode)
 	}
@@ -552,7 +552,7 @@ func failBadges(next http.Handler) http.Handler {
 
 // outOfBandRecord makes a record as the dashboard would, holding a key that
 // is not the provider's.
-func outOfBandRecord(t *testing.T, reg *registrytest.Registry) registry.Server {
+func outOfBandRecord(t *testing.T, reg *registrytest.Registry) protocol.Server {
 	t.Helper()
 	mat, err := keys.NewMaterial(nil)
 	if err != nil {
@@ -568,7 +568,7 @@ func checkNoServers(reg *registrytest.Registry) resource.TestCheckFunc {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("list: HTTP %d", resp.StatusCode)
 		}
-		var env registry.Envelope[[]registry.Server]
+		var env protocol.Envelope[[]protocol.Server]
 		if err := jsonUnmarshal(body, &env); err != nil {
 			return err
 		}

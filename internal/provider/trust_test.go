@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -112,7 +112,7 @@ func convergedOnOneRecord(reg *registrytest.Registry) resource.TestCheckFunc {
 			return err
 		}
 		resp, raw := regDo(reg, http.MethodGet, "/v1/sdk/servers/"+rs.Primary.ID, nil)
-		var env registry.Envelope[registry.Server]
+		var env protocol.Envelope[protocol.Server]
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &env) != nil {
 			return fmt.Errorf("record %s: HTTP %d", rs.Primary.ID, resp.StatusCode)
 		}

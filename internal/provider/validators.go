@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/did"
 	"github.com/capiscio/terraform-provider-capiscio/internal/duration"
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 )
 
@@ -51,7 +51,7 @@ func registryURLValidator() validator.String {
 		description: "value must be an absolute https URL (http only for a loopback host) with no query or fragment",
 		check: func(s string) error {
 			if _, err := registry.NormalizeBaseURL(s); err != nil {
-				return fmt.Errorf("%w. Example: %q, or \"http://127.0.0.1:8080\" for a local registry", err, registry.DefaultBaseURL)
+				return fmt.Errorf("%w. Example: %q, or \"http://127.0.0.1:8080\" for a local registry", err, protocol.DefaultBaseURL)
 			}
 			return nil
 		},
@@ -114,6 +114,18 @@ func uuidValidator() validator.String {
 	}
 }
 
+// nameValidator checks a server record's display name the way the registry
+// does: printable text of at most protocol.MaxNameRunes characters.
+func nameValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid Name",
+		description: fmt.Sprintf("value must be printable text of at most %d characters", protocol.MaxNameRunes),
+		check: func(s string) error {
+			return protocol.CheckText(s, "the name", protocol.MaxNameRunes)
+		},
+	}
+}
+
 // notBlankValidator rejects empty and whitespace-only strings, and values
 // with surrounding whitespace.
 func notBlankValidator() validator.String {
@@ -132,8 +144,8 @@ func notBlankValidator() validator.String {
 	}
 }
 
-// domainValidator checks a badge domain: a host name or IP, optionally with
-// ":port", no scheme or path.
+// domainValidator checks a badge domain: a host name, an IPv4 address or an
+// IPv6 address in brackets, optionally with ":port", no scheme or path.
 func domainValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid Domain",
@@ -180,50 +192,12 @@ func serverDIDValidator() validator.String {
 	}
 }
 
-// validateServerID is shared by the validator and import.
-func validateServerID(s string) error {
-	if strings.TrimSpace(s) == "" {
-		return fmt.Errorf("the server id is empty; give the UUID of the server record shown in the CapiscIO dashboard")
-	}
-	if len(s) != 36 {
-		return fmt.Errorf("%q is not a server id: it must be a UUID in the form 550e8400-e29b-41d4-a716-446655440000", truncateForError(s))
-	}
-	if _, err := uuid.Parse(s); err != nil {
-		return fmt.Errorf("%q is not a server id: it must be a UUID in the form 550e8400-e29b-41d4-a716-446655440000", truncateForError(s))
-	}
-	return nil
-}
+// validateServerID is the registry's server id rule, shared by the validator
+// and import.
+func validateServerID(s string) error { return protocol.CheckServerID(s) }
 
-func truncateForError(s string) string {
-	const n = 48
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
-
+// validateDomain is the registry's badge domain rule.
 func validateDomain(s string) error {
-	if strings.Contains(s, "://") || strings.ContainsAny(s, "/?#@ \t\r\n") {
-		return fmt.Errorf("%q is not a domain: give a host name with an optional port, such as mcp.example.com or localhost:8080, without scheme or path", truncateForError(s))
-	}
-	host, port := s, ""
-	if i := strings.LastIndex(s, ":"); i >= 0 && !strings.HasSuffix(s, "]") {
-		host, port = s[:i], s[i+1:]
-		if port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
-			return fmt.Errorf("%q has an invalid port", truncateForError(s))
-		}
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "" {
-		return fmt.Errorf("%q has no host name", truncateForError(s))
-	}
-	for _, label := range strings.Split(host, ".") {
-		if label == "" || len(label) > 63 {
-			return fmt.Errorf("%q is not a valid host name (empty or over-long label)", truncateForError(s))
-		}
-	}
-	if strings.Trim(strings.ToLower(host), "abcdefghijklmnopqrstuvwxyz0123456789-.:") != "" {
-		return fmt.Errorf("%q holds characters a host name cannot have", truncateForError(s))
-	}
-	return nil
+	_, err := protocol.CanonicalDomain(s)
+	return err
 }

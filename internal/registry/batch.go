@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Batched refresh.
@@ -35,7 +37,7 @@ type BatchReader struct {
 
 	mu        sync.Mutex
 	reads     int
-	snap      map[string]Server
+	snap      map[string]protocol.Server
 	takenAt   time.Time
 	cursor    string
 	pages     int
@@ -59,7 +61,7 @@ func NewBatchReader(c *Client) *BatchReader {
 
 // GetServer returns the record with id, like Client.GetServer, from the list
 // snapshot when the run is large enough to have one.
-func (b *BatchReader) GetServer(ctx context.Context, id string) (*Server, error) {
+func (b *BatchReader) GetServer(ctx context.Context, id string) (*protocol.Server, error) {
 	b.mu.Lock()
 	b.reads++
 	for {
@@ -134,7 +136,7 @@ func (b *BatchReader) fetchPageLocked(ctx context.Context) bool {
 		return false
 	}
 	if b.snap == nil {
-		b.snap, b.takenAt = make(map[string]Server, len(servers)), b.now()
+		b.snap, b.takenAt = make(map[string]protocol.Server, len(servers)), b.now()
 	}
 	for _, s := range servers {
 		b.snap[s.ID] = s

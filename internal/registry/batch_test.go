@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
@@ -20,7 +21,7 @@ func seedServers(t *testing.T, c *registry.Client, n int) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := c.CreateServer(context.Background(), registry.CreateServerRequest{DID: m.DIDKey, PublicKey: m.PEM}, "")
+		s, err := c.CreateServer(context.Background(), protocol.CreateServerRequest{DID: m.DIDKey, PublicKey: m.PEM}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,10 +40,10 @@ func newClient(t *testing.T, reg *registrytest.Registry) *registry.Client {
 }
 
 // readAll reads ids with ten concurrent readers, as Terraform's refresh does.
-func readAll(t *testing.T, b *registry.BatchReader, ids []string) map[string]*registry.Server {
+func readAll(t *testing.T, b *registry.BatchReader, ids []string) map[string]*protocol.Server {
 	t.Helper()
 	var mu sync.Mutex
-	got := map[string]*registry.Server{}
+	got := map[string]*protocol.Server{}
 	errs := map[string]error{}
 	work := make(chan string)
 	var wg sync.WaitGroup
@@ -116,7 +117,7 @@ func TestBatchReader_SeesOutOfBandChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	rogue, _ := keys.NewMaterial(nil)
-	if _, err := c.RegisterKey(ctx, ids[50], registry.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); err != nil {
+	if _, err := c.RegisterKey(ctx, ids[50], protocol.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -130,7 +131,7 @@ func TestBatchReader_SeesOutOfBandChanges(t *testing.T) {
 	}
 	// A record this process changes is read fresh afterwards.
 	other, _ := keys.NewMaterial(nil)
-	if _, err := c.RegisterKey(ctx, ids[51], registry.RegisterKeyRequest{DID: other.DIDKey, PublicKey: other.PEM}); err != nil {
+	if _, err := c.RegisterKey(ctx, ids[51], protocol.RegisterKeyRequest{DID: other.DIDKey, PublicKey: other.PEM}); err != nil {
 		t.Fatal(err)
 	}
 	b.Forget(ids[51])
@@ -146,7 +147,7 @@ func TestBatchReader_ListMissing(t *testing.T) {
 	t.Parallel()
 	reg := registrytest.Start(t, registrytest.WithMiddleware(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && r.URL.Path == registry.PathServers {
+			if r.Method == http.MethodGet && r.URL.Path == protocol.PathServers {
 				http.Error(w, `{"success":false,"error":"not_found","message":"no such route"}`, http.StatusNotFound)
 				return
 			}

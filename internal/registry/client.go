@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/did"
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Defaults applied by New.
@@ -32,7 +32,7 @@ const (
 // Config configures a Client.
 type Config struct {
 	// BaseURL is the registry's absolute http(s) URL; a trailing "/" is
-	// ignored. Plain http is accepted only for loopback hosts (INTERFACE.md).
+	// ignored. Plain http is accepted only for loopback hosts (NormalizeBaseURL).
 	BaseURL string
 	// APIKey may be empty: calls that need it then return ErrMissingAPIKey
 	// before any I/O. Public calls (BadgeStatus, JWKS, DIDDocument) never
@@ -201,22 +201,12 @@ func (c *Client) do(ctx context.Context, r request) (*reply, error) {
 	case res.status >= 200 && res.status < 300:
 		return &reply{status: res.status, body: res.body}, nil
 	}
-	code, msg := decodeError(res.body, c.redact)
+	code, msg := protocol.DecodeError(res.body, c.redact)
 	apiErr := &APIError{StatusCode: res.status, Code: code, Message: msg, Method: r.method, Path: r.path, Attempts: res.attempt}
 	if ra, ok := parseRetryAfter(res.header, c.now()); ok {
 		apiErr.RetryAfter = ra
 	}
 	return nil, apiErr
-}
-
-// serverPath fills {id} in a route, escaping the id.
-func serverPath(route, id string) string {
-	return strings.Replace(route, "{id}", url.PathEscape(id), 1)
-}
-
-// badgePath fills {jti} in a route, escaping the jti.
-func badgePath(route, jti string) string {
-	return strings.Replace(route, "{jti}", url.PathEscape(jti), 1)
 }
 
 func requireArg(op, name, value string) error {
@@ -234,10 +224,10 @@ func decodeErr(method, path string, err error) error {
 // CreateServer creates a server record: POST /v1/sdk/servers with
 // {"name","did","publicKey"}. The call is retried only when idempotencyKey
 // is not empty; it is sent as the Idempotency-Key header.
-func (c *Client) CreateServer(ctx context.Context, req CreateServerRequest, idempotencyKey string) (*Server, error) {
+func (c *Client) CreateServer(ctx context.Context, req protocol.CreateServerRequest, idempotencyKey string) (*protocol.Server, error) {
 	ctx = c.MaskSecrets(ctx)
 	r := request{
-		method: http.MethodPost, path: PathServers, body: req, auth: true,
+		method: http.MethodPost, path: protocol.PathServers, body: req, auth: true,
 		idempotencyKey: idempotencyKey, retryable: idempotencyKey != "",
 	}
 	s, err := c.serverCall(ctx, r)
@@ -251,18 +241,18 @@ func (c *Client) CreateServer(ctx context.Context, req CreateServerRequest, idem
 }
 
 // GetServer reads one server record: GET /v1/sdk/servers/{id}.
-func (c *Client) GetServer(ctx context.Context, id string) (*Server, error) {
+func (c *Client) GetServer(ctx context.Context, id string) (*protocol.Server, error) {
 	ctx = c.MaskSecrets(ctx)
 	if err := requireArg("GetServer", "server id", id); err != nil {
 		return nil, err
 	}
-	return c.serverCall(ctx, request{method: http.MethodGet, path: serverPath(PathServer, id), auth: true, retryable: true})
+	return c.serverCall(ctx, request{method: http.MethodGet, path: protocol.Path(protocol.PathServer, id), auth: true, retryable: true})
 }
 
 // ListServers reads one page of the caller's servers:
 // GET /v1/sdk/servers?limit=&cursor=. A limit <= 0 leaves the registry's
 // default. nextCursor is empty on the last page.
-func (c *Client) ListServers(ctx context.Context, cursor string, limit int) (servers []Server, nextCursor string, err error) {
+func (c *Client) ListServers(ctx context.Context, cursor string, limit int) (servers []protocol.Server, nextCursor string, err error) {
 	ctx = c.MaskSecrets(ctx)
 	q := url.Values{}
 	if limit > 0 {
@@ -271,12 +261,12 @@ func (c *Client) ListServers(ctx context.Context, cursor string, limit int) (ser
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	r := request{method: http.MethodGet, path: PathServers, query: q, auth: true, retryable: true}
+	r := request{method: http.MethodGet, path: protocol.PathServers, query: q, auth: true, retryable: true}
 	rep, err := c.do(ctx, r)
 	if err != nil {
 		return nil, "", err
 	}
-	servers, nextCursor, err = decodeServerList(rep.body)
+	servers, nextCursor, err = protocol.DecodeServerPage(rep.body)
 	if err != nil {
 		return nil, "", c.replyErr(r.method, r.path, err)
 	}
@@ -285,12 +275,12 @@ func (c *Client) ListServers(ctx context.Context, cursor string, limit int) (ser
 
 // RegisterKey registers a server's key: PUT /v1/sdk/servers/{id} with
 // {"did","publicKey"} (and "name" when set), exactly as the runtime SDK does.
-func (c *Client) RegisterKey(ctx context.Context, id string, req RegisterKeyRequest) (*Server, error) {
+func (c *Client) RegisterKey(ctx context.Context, id string, req protocol.RegisterKeyRequest) (*protocol.Server, error) {
 	ctx = c.MaskSecrets(ctx)
 	if err := requireArg("RegisterKey", "server id", id); err != nil {
 		return nil, err
 	}
-	r := request{method: http.MethodPut, path: serverPath(PathServer, id), body: req, auth: true, retryable: true}
+	r := request{method: http.MethodPut, path: protocol.Path(protocol.PathServer, id), body: req, auth: true, retryable: true}
 	s, err := c.serverCall(ctx, r)
 	if err == nil {
 		err = c.checkRegistration(r, s, id, req.PublicKey)
@@ -308,23 +298,23 @@ func (c *Client) RegisterKey(ctx context.Context, id string, req RegisterKeyRequ
 // that does not is not believed; it is an ErrInvalidReply, so the outcome
 // counts as unknown (IsOutcomeUnknown): the registry may well have carried
 // the request out.
-func (c *Client) checkRegistration(r request, s *Server, wantID, sentKey string) error {
+func (c *Client) checkRegistration(r request, s *protocol.Server, wantID, sentKey string) error {
 	if wantID != "" && s.ID != wantID {
-		return c.replyErr(r.method, r.path, invalidReply("the reply describes server record %q, not %s", clip(s.ID, 64), wantID))
+		return c.replyErr(r.method, r.path, protocol.InvalidReply("the reply describes server record %q, not %s", clip(s.ID, 64), wantID))
 	}
 	if _, didID, err := did.ParseServerDID(s.DID); err != nil || didID != s.ID {
-		return c.replyErr(r.method, r.path, invalidReply("the reply's did %q is not the did:web of server record %s", clip(s.DID, 120), s.ID))
+		return c.replyErr(r.method, r.path, protocol.InvalidReply("the reply's did %q is not the did:web of server record %s", clip(s.DID, 120), s.ID))
 	}
 	sent, parseErr := keys.ParsePublicPEM(sentKey)
 	if holds, known := replyHoldsKey(s, sent); parseErr == nil && known && !holds {
-		return c.replyErr(r.method, r.path, invalidReply("the reply says server record %s holds another key than the one sent", s.ID))
+		return c.replyErr(r.method, r.path, protocol.InvalidReply("the reply says server record %s holds another key than the one sent", s.ID))
 	}
 	return nil
 }
 
 // replyHoldsKey reports whether a server object holds key; known is false
 // when it says neither publicKey nor didKey.
-func replyHoldsKey(s *Server, key ed25519.PublicKey) (holds, known bool) {
+func replyHoldsKey(s *protocol.Server, key ed25519.PublicKey) (holds, known bool) {
 	if s.PublicKey != "" {
 		pub, err := keys.ParsePublicPEM(s.PublicKey)
 		return err == nil && pub.Equal(key), true
@@ -343,62 +333,54 @@ func (c *Client) DeleteServer(ctx context.Context, id string) error {
 	if err := requireArg("DeleteServer", "server id", id); err != nil {
 		return err
 	}
-	_, err := c.do(ctx, request{method: http.MethodDelete, path: serverPath(PathServer, id), auth: true, retryable: true})
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: protocol.Path(protocol.PathServer, id), auth: true, retryable: true})
 	return err
 }
 
 // DisableServer disables a server record: POST /v1/sdk/servers/{id}/disable.
-func (c *Client) DisableServer(ctx context.Context, id string) (*Server, error) {
+func (c *Client) DisableServer(ctx context.Context, id string) (*protocol.Server, error) {
 	ctx = c.MaskSecrets(ctx)
 	if err := requireArg("DisableServer", "server id", id); err != nil {
 		return nil, err
 	}
-	return c.toggleServer(ctx, id, PathServerDisable)
+	return c.toggleServer(ctx, id, protocol.PathServerDisable)
 }
 
 // EnableServer enables a server record: POST /v1/sdk/servers/{id}/enable.
-func (c *Client) EnableServer(ctx context.Context, id string) (*Server, error) {
+func (c *Client) EnableServer(ctx context.Context, id string) (*protocol.Server, error) {
 	ctx = c.MaskSecrets(ctx)
 	if err := requireArg("EnableServer", "server id", id); err != nil {
 		return nil, err
 	}
-	return c.toggleServer(ctx, id, PathServerEnable)
+	return c.toggleServer(ctx, id, protocol.PathServerEnable)
 }
 
 // toggleServer posts to disable or enable. The shape of those replies is
-// undocumented (PROTOCOL.md B11 Q11): when the reply carries no server object
+// undocumented: when the reply carries no server object
 // (204, or an envelope without data), the record is read back with GET.
-func (c *Client) toggleServer(ctx context.Context, id, route string) (*Server, error) {
-	r := request{method: http.MethodPost, path: serverPath(route, id), auth: true, retryable: true}
+func (c *Client) toggleServer(ctx context.Context, id, route string) (*protocol.Server, error) {
+	r := request{method: http.MethodPost, path: protocol.Path(route, id), auth: true, retryable: true}
 	rep, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(rep.body)) == 0 {
+	if !carriesServer(rep.body) {
 		return c.GetServer(ctx, id)
 	}
-	if top, _, perr := payload(rep.body); perr == nil && !hasAny(top, "data", "id", "did") {
-		return c.GetServer(ctx, id)
-	}
-	s, err := decodeServer(rep.body)
+	s, err := decodeAs[protocol.Server](rep.body)
 	if err != nil {
 		return nil, c.replyErr(r.method, r.path, err)
 	}
 	return s, nil
 }
 
-func hasAny(o object, keys ...string) bool {
-	_, _, ok := o.lookup(keys...)
-	return ok
-}
-
 // serverCall performs a call whose reply carries one server object.
-func (c *Client) serverCall(ctx context.Context, r request) (*Server, error) {
+func (c *Client) serverCall(ctx context.Context, r request) (*protocol.Server, error) {
 	rep, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	s, err := decodeServer(rep.body)
+	s, err := decodeAs[protocol.Server](rep.body)
 	if err != nil {
 		return nil, c.replyErr(r.method, r.path, err)
 	}
@@ -407,17 +389,17 @@ func (c *Client) serverCall(ctx context.Context, r request) (*Server, error) {
 
 // IssueBadge asks for a trust badge: POST /v1/sdk/servers/{id}/badge with {}
 // or {"domain"}. Issuance is retried: a duplicate badge is harmless.
-func (c *Client) IssueBadge(ctx context.Context, id string, req BadgeRequest) (*Badge, error) {
+func (c *Client) IssueBadge(ctx context.Context, id string, req protocol.BadgeRequest) (*protocol.Badge, error) {
 	ctx = c.MaskSecrets(ctx)
 	if err := requireArg("IssueBadge", "server id", id); err != nil {
 		return nil, err
 	}
-	r := request{method: http.MethodPost, path: serverPath(PathServerBadge, id), body: req, auth: true, retryable: true}
+	r := request{method: http.MethodPost, path: protocol.Path(protocol.PathServerBadge, id), body: req, auth: true, retryable: true}
 	rep, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	b, err := decodeBadge(rep.body)
+	b, err := protocol.DecodeBadge(rep.body)
 	if err != nil {
 		return nil, c.replyErr(r.method, r.path, err)
 	}
@@ -432,60 +414,44 @@ func (c *Client) RevokeBadge(ctx context.Context, jti, reason string) error {
 		return err
 	}
 	_, err := c.do(ctx, request{
-		method: http.MethodPost, path: badgePath(PathBadgeRevoke, jti),
-		body: RevokeRequest{Reason: reason}, auth: true, retryable: true,
+		method: http.MethodPost, path: protocol.Path(protocol.PathBadgeRevoke, jti),
+		body: protocol.RevokeRequest{Reason: reason}, auth: true, retryable: true,
 	})
 	return err
 }
 
 // BadgeStatus reads a badge's revocation status (public, no API key):
 // GET /v1/servers/badges/{jti}/status.
-func (c *Client) BadgeStatus(ctx context.Context, jti string) (*BadgeStatus, error) {
+func (c *Client) BadgeStatus(ctx context.Context, jti string) (*protocol.BadgeStatus, error) {
 	ctx = c.MaskSecrets(ctx)
 	if err := requireArg("BadgeStatus", "badge jti", jti); err != nil {
 		return nil, err
 	}
-	r := request{method: http.MethodGet, path: badgePath(PathServerBadgeStat, jti), retryable: true}
+	r := request{method: http.MethodGet, path: protocol.Path(protocol.PathServerBadgeStat, jti), retryable: true}
 	rep, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	st, err := decodeBadgeStatus(rep.body)
+	st, err := decodeAs[protocol.BadgeStatus](rep.body)
 	if err != nil {
 		return nil, c.replyErr(r.method, r.path, err)
 	}
 	return st, nil
 }
 
-// JWKS reads the registry's public signing keys (public):
-// GET /.well-known/jwks.json.
-func (c *Client) JWKS(ctx context.Context) (*JWKS, error) {
-	ctx = c.MaskSecrets(ctx)
-	r := request{method: http.MethodGet, path: PathJWKS, retryable: true}
-	rep, err := c.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	set, err := decodeJWKS(rep.body)
-	if err != nil {
-		return nil, c.replyErr(r.method, r.path, err)
-	}
-	return set, nil
-}
-
 // DIDDocument reads a server's did:web document (public):
 // GET /servers/{id}/did.json.
-func (c *Client) DIDDocument(ctx context.Context, id string) (*DIDDocument, error) {
+func (c *Client) DIDDocument(ctx context.Context, id string) (*protocol.DIDDocument, error) {
 	ctx = c.MaskSecrets(ctx)
 	if err := requireArg("DIDDocument", "server id", id); err != nil {
 		return nil, err
 	}
-	r := request{method: http.MethodGet, path: serverPath(PathDIDDocument, id), retryable: true}
+	r := request{method: http.MethodGet, path: protocol.Path(protocol.PathDIDDocument, id), retryable: true}
 	rep, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := decodeDIDDocument(rep.body)
+	doc, err := decodeAs[protocol.DIDDocument](rep.body)
 	if err != nil {
 		return nil, c.replyErr(r.method, r.path, err)
 	}
@@ -511,12 +477,12 @@ func (c *Client) PublishedKey(ctx context.Context, id string) (*PublishedKey, er
 		return nil, err
 	}
 	if len(doc.VerificationMethod) == 0 {
-		return nil, invalidReply("the DID document of server %s has no verification method", id)
+		return nil, protocol.InvalidReply("the DID document of server %s has no verification method", id)
 	}
 	vm := doc.VerificationMethod[0]
 	key, err := keys.ParseMultibase(vm.PublicKeyMultibase)
 	if err != nil {
-		return nil, invalidReply("the DID document of server %s publishes an unreadable key: %v", id, err)
+		return nil, protocol.InvalidReply("the DID document of server %s publishes an unreadable key: %v", id, err)
 	}
 	return &PublishedKey{DID: doc.ID, MethodID: vm.ID, Key: key}, nil
 }

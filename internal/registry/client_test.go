@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // ---- fixtures ----
@@ -39,15 +42,15 @@ var (
 )
 
 // wantServer is the server every canned server reply describes.
-func wantServer() *Server {
-	return &Server{
+func wantServer() *protocol.Server {
+	return &protocol.Server{
 		ID: testServerID, Name: "billing-mcp", DID: testDIDWeb, DIDKey: testDIDKey,
-		PublicKey: testPEM, Status: StatusActive, Domain: "mcp.example.com", TrustLevel: "1",
+		PublicKey: testPEM, Status: protocol.StatusActive, Domain: "mcp.example.com", TrustLevel: "1",
 		CreatedAt: testCreated, UpdatedAt: testUpdated, KeyUpdatedAt: testKeyUpdated,
 	}
 }
 
-// serverCamel is the server object as the local registry sends it (A7).
+// serverCamel is the server object as the local registry sends it.
 func serverCamel() map[string]any {
 	return map[string]any{
 		"id": testServerID, "name": "billing-mcp", "did": testDIDWeb, "didKey": testDIDKey,
@@ -58,7 +61,7 @@ func serverCamel() map[string]any {
 }
 
 // serverSnake is the same server in the agent API's snake_case style, with a
-// numeric trust level and unix-second timestamps (PROTOCOL.md B2.3).
+// numeric trust level and unix-second timestamps.
 func serverSnake() map[string]any {
 	return map[string]any{
 		"id": testServerID, "name": "billing-mcp", "did": testDIDWeb, "did_key": testDIDKey,
@@ -131,11 +134,11 @@ func newFake(t *testing.T, h func(w http.ResponseWriter, r *http.Request, n int)
 		n := int(f.calls.Add(1))
 		s := seen{
 			Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery,
-			APIKey: r.Header.Get(HeaderAPIKey), Authorization: r.Header.Get("Authorization"),
-			UserAgent: r.Header.Get("User-Agent"), IdempotencyKey: r.Header.Get(HeaderIdempotencyKey),
+			APIKey: r.Header.Get(protocol.HeaderAPIKey), Authorization: r.Header.Get("Authorization"),
+			UserAgent: r.Header.Get("User-Agent"), IdempotencyKey: r.Header.Get(protocol.HeaderIdempotencyKey),
 			ContentType: r.Header.Get("Content-Type"),
 		}
-		_, s.HasAPIKey = r.Header[http.CanonicalHeaderKey(HeaderAPIKey)]
+		_, s.HasAPIKey = r.Header[http.CanonicalHeaderKey(protocol.HeaderAPIKey)]
 		if b, _ := io.ReadAll(r.Body); len(b) > 0 {
 			if err := json.Unmarshal(b, &s.Body); err != nil {
 				s.Body = "invalid JSON: " + string(b)
@@ -326,7 +329,7 @@ func TestClient_Requests(t *testing.T) {
 	}{
 		"CreateServer with idempotency key": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.CreateServer(ctx, CreateServerRequest{Name: "billing-mcp", DID: testDIDKey, PublicKey: testPEM}, "idem-1")
+				_, err := c.CreateServer(ctx, protocol.CreateServerRequest{Name: "billing-mcp", DID: testDIDKey, PublicKey: testPEM}, "idem-1")
 				return err
 			},
 			reply: serverReply,
@@ -338,7 +341,7 @@ func TestClient_Requests(t *testing.T) {
 		},
 		"CreateServer without idempotency key": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.CreateServer(ctx, CreateServerRequest{Name: "n", DID: testDIDKey, PublicKey: testPEM}, "")
+				_, err := c.CreateServer(ctx, protocol.CreateServerRequest{Name: "n", DID: testDIDKey, PublicKey: testPEM}, "")
 				return err
 			},
 			reply: serverReply,
@@ -382,7 +385,7 @@ func TestClient_Requests(t *testing.T) {
 		},
 		"RegisterKey": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.RegisterKey(ctx, testServerID, RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
+				_, err := c.RegisterKey(ctx, testServerID, protocol.RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
 				return err
 			},
 			reply: serverReply,
@@ -390,7 +393,7 @@ func TestClient_Requests(t *testing.T) {
 		},
 		"RegisterKey with name": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.RegisterKey(ctx, testServerID, RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM, Name: "renamed"})
+				_, err := c.RegisterKey(ctx, testServerID, protocol.RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM, Name: "renamed"})
 				return err
 			},
 			reply: serverReply,
@@ -419,7 +422,7 @@ func TestClient_Requests(t *testing.T) {
 		},
 		"IssueBadge with domain": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.IssueBadge(ctx, testServerID, BadgeRequest{Domain: "mcp.example.com"})
+				_, err := c.IssueBadge(ctx, testServerID, protocol.BadgeRequest{Domain: "mcp.example.com"})
 				return err
 			},
 			reply: badgeReply,
@@ -427,7 +430,7 @@ func TestClient_Requests(t *testing.T) {
 		},
 		"IssueBadge renewal sends {}": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.IssueBadge(ctx, testServerID, BadgeRequest{})
+				_, err := c.IssueBadge(ctx, testServerID, protocol.BadgeRequest{})
 				return err
 			},
 			reply: badgeReply,
@@ -448,7 +451,7 @@ func TestClient_Requests(t *testing.T) {
 		},
 		"JWKS is public": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.JWKS(ctx)
+				_, err := c.keySet(ctx)
 				return err
 			},
 			reply: `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}`,
@@ -488,7 +491,7 @@ func TestClient_ServerReplies(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
 		body    string
-		want    *Server
+		want    *protocol.Server
 		wantErr error
 	}{
 		"camel envelope": {body: mustJSON(t, envelope(serverCamel())), want: wantServer()},
@@ -532,7 +535,7 @@ func TestClient_ListServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Server{*wantServer(), *wantServer()}, servers); diff != "" {
+	if diff := cmp.Diff([]protocol.Server{*wantServer(), *wantServer()}, servers); diff != "" {
 		t.Errorf("servers mismatch (-want +got):\n%s", diff)
 	}
 	if next != "page-2" {
@@ -548,11 +551,11 @@ func TestClient_IssueBadge(t *testing.T) {
 		"expiresAt": testExpires.Format(time.RFC3339),
 	}))))
 	c := newTestClient(t, f.URL, nil)
-	got, err := c.IssueBadge(t.Context(), testServerID, BadgeRequest{})
+	got, err := c.IssueBadge(t.Context(), testServerID, protocol.BadgeRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Badge{Badge: jws, Token: jws, JTI: testJTI, Subject: testDIDWeb, TrustLevel: "1", ExpiresAt: testExpires}
+	want := &protocol.Badge{Badge: jws, Token: jws, JTI: testJTI, Subject: testDIDWeb, TrustLevel: "1", ExpiresAt: testExpires}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("badge mismatch (-want +got):\n%s", diff)
 	}
@@ -590,14 +593,14 @@ func TestClient_ToggleServer_ReadsBackWithoutServerObject(t *testing.T) {
 			return
 		}
 		s := serverCamel()
-		s["status"] = StatusDisabled
+		s["status"] = protocol.StatusDisabled
 		replyWith(http.StatusOK, mustJSON(t, envelope(s)))(w, r, 0)
 	})
 	got, err := newTestClient(t, f.URL, nil).DisableServer(t.Context(), testServerID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != StatusDisabled {
+	if got.Status != protocol.StatusDisabled {
 		t.Errorf("status = %q, want disabled", got.Status)
 	}
 	var methods []string
@@ -618,7 +621,7 @@ func TestClient_PublicReplies(t *testing.T) {
 		case "/v1/servers/badges/" + testJTI + "/status":
 			replyWith(200, `{"jti":"`+testJTI+`","sub":"`+testDIDWeb+`","revoked":true,"reason":"key_rotated","revokedAt":"`+revokedAt+`","expires_at":"2026-05-06T07:08:09Z"}`)(w, r, 0)
 		case "/.well-known/jwks.json":
-			replyWith(200, `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAA","kid":"k2","alg":"EdDSA","use":"sig"},{"kty":"OKP","crv":"Ed25519","x":"BBB","kid":"k1"}]}`)(w, r, 0)
+			replyWith(200, `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k2","alg":"EdDSA","use":"sig"},{"kty":"OKP","crv":"Ed25519","x":"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw","kid":"k1"}]}`)(w, r, 0)
 		case "/servers/" + testServerID + "/did.json":
 			replyWith(200, `{"@context":["https://www.w3.org/ns/did/v1"],"id":"`+testDIDWeb+`","verificationMethod":[{"id":"`+testDIDWeb+`#key-1","type":"Ed25519VerificationKey2020","controller":"`+testDIDWeb+`","publicKeyMultibase":"z6Mk"}],"authentication":["`+testDIDWeb+`#key-1"],"assertionMethod":[{"id":"`+testDIDWeb+`#key-1"}]}`)(w, r, 0)
 		default:
@@ -633,17 +636,23 @@ func TestClient_PublicReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	ra, _ := time.Parse(time.RFC3339, revokedAt)
-	wantStatus := &BadgeStatus{JTI: testJTI, Sub: testDIDWeb, Revoked: true, Reason: ReasonKeyRotated, RevokedAt: &ra, ExpiresAt: &testExpires}
+	wantStatus := &protocol.BadgeStatus{JTI: testJTI, Sub: testDIDWeb, Revoked: true, Reason: protocol.ReasonKeyRotated, RevokedAt: &ra, ExpiresAt: &testExpires}
 	if diff := cmp.Diff(wantStatus, st); diff != "" {
 		t.Errorf("status mismatch (-want +got):\n%s", diff)
 	}
 
-	set, err := c.JWKS(ctx)
+	set, err := c.keySet(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSet := &JWKS{Keys: []JWK{{Kty: "OKP", Crv: "Ed25519", X: "AAA", Kid: "k2", Alg: "EdDSA", Use: "sig"}, {Kty: "OKP", Crv: "Ed25519", X: "BBB", Kid: "k1"}}}
-	if diff := cmp.Diff(wantSet, set); diff != "" {
+	type jwk struct{ Kid, Alg, Use, X string }
+	var gotSet []jwk
+	for _, k := range set.Keys {
+		pub, _ := k.Key.(ed25519.PublicKey)
+		gotSet = append(gotSet, jwk{k.KeyID, k.Algorithm, k.Use, base64.RawURLEncoding.EncodeToString(pub)})
+	}
+	wantSet := []jwk{{"k2", "EdDSA", "sig", "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}, {"k1", "", "", "6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw"}}
+	if diff := cmp.Diff(wantSet, gotSet); diff != "" {
 		t.Errorf("JWKS mismatch (-want +got):\n%s", diff)
 	}
 
@@ -652,9 +661,9 @@ func TestClient_PublicReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	vm := testDIDWeb + "#key-1"
-	wantDoc := &DIDDocument{
+	wantDoc := &protocol.DIDDocument{
 		Context: []string{"https://www.w3.org/ns/did/v1"}, ID: testDIDWeb,
-		VerificationMethod: []VerificationMethod{{ID: vm, Type: "Ed25519VerificationKey2020", Controller: testDIDWeb, PublicKeyMultibase: "z6Mk"}},
+		VerificationMethod: []protocol.VerificationMethod{{ID: vm, Type: "Ed25519VerificationKey2020", Controller: testDIDWeb, PublicKeyMultibase: "z6Mk"}},
 		Authentication:     []string{vm}, AssertionMethod: []string{vm},
 	}
 	if diff := cmp.Diff(wantDoc, doc); diff != "" {
@@ -680,7 +689,7 @@ func TestClient_MissingAPIKey_BeforeAnyIO(t *testing.T) {
 	}
 	calls := map[string]func(context.Context) error{
 		"CreateServer": func(ctx context.Context) error {
-			_, err := c.CreateServer(ctx, CreateServerRequest{}, "k")
+			_, err := c.CreateServer(ctx, protocol.CreateServerRequest{}, "k")
 			return err
 		},
 		"GetServer": func(ctx context.Context) error { _, err := c.GetServer(ctx, "id"); return err },
@@ -689,14 +698,14 @@ func TestClient_MissingAPIKey_BeforeAnyIO(t *testing.T) {
 			return err
 		},
 		"RegisterKey": func(ctx context.Context) error {
-			_, err := c.RegisterKey(ctx, "id", RegisterKeyRequest{})
+			_, err := c.RegisterKey(ctx, "id", protocol.RegisterKeyRequest{})
 			return err
 		},
 		"DeleteServer":  func(ctx context.Context) error { return c.DeleteServer(ctx, "id") },
 		"DisableServer": func(ctx context.Context) error { _, err := c.DisableServer(ctx, "id"); return err },
 		"EnableServer":  func(ctx context.Context) error { _, err := c.EnableServer(ctx, "id"); return err },
 		"IssueBadge": func(ctx context.Context) error {
-			_, err := c.IssueBadge(ctx, "id", BadgeRequest{})
+			_, err := c.IssueBadge(ctx, "id", protocol.BadgeRequest{})
 			return err
 		},
 		"RevokeBadge": func(ctx context.Context) error { return c.RevokeBadge(ctx, "jti", "") },
@@ -721,7 +730,7 @@ func TestClient_PublicCallsNeedNoKey(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, replyWith(http.StatusOK, `{"keys":[]}`))
 	c := newTestClient(t, f.URL, func(cfg *Config) { cfg.APIKey = "" })
-	if _, err := c.JWKS(t.Context()); err != nil {
+	if _, err := c.keySet(t.Context()); err != nil {
 		t.Fatalf("JWKS without a key: %v", err)
 	}
 	if r := f.requests()[0]; r.HasAPIKey || r.Authorization != "" {
@@ -777,7 +786,7 @@ func TestClient_FollowsSameOriginRedirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := decodeServer(rep.body); err != nil {
+	if _, err := decodeAs[protocol.Server](rep.body); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.requests()[1].APIKey; got != testAPIKey {
@@ -808,7 +817,7 @@ func TestClient_EveryMethodReportsBadReplies(t *testing.T) {
 		wantCall string
 	}{
 		"CreateServer": {call: func(ctx context.Context, c *Client, _ string) error {
-			_, err := c.CreateServer(ctx, CreateServerRequest{}, "")
+			_, err := c.CreateServer(ctx, protocol.CreateServerRequest{}, "")
 			return err
 		}, wantCall: "POST /v1/sdk/servers"},
 		"GetServer": {call: func(ctx context.Context, c *Client, id string) error {
@@ -820,7 +829,7 @@ func TestClient_EveryMethodReportsBadReplies(t *testing.T) {
 			return err
 		}, wantCall: "GET /v1/sdk/servers"},
 		"RegisterKey": {call: func(ctx context.Context, c *Client, id string) error {
-			_, err := c.RegisterKey(ctx, id, RegisterKeyRequest{})
+			_, err := c.RegisterKey(ctx, id, protocol.RegisterKeyRequest{})
 			return err
 		}, wantCall: "PUT /v1/sdk/servers/x"},
 		"DisableServer": {call: func(ctx context.Context, c *Client, id string) error {
@@ -832,7 +841,7 @@ func TestClient_EveryMethodReportsBadReplies(t *testing.T) {
 			return err
 		}, wantCall: "POST /v1/sdk/servers/x/enable"},
 		"IssueBadge": {call: func(ctx context.Context, c *Client, id string) error {
-			_, err := c.IssueBadge(ctx, id, BadgeRequest{})
+			_, err := c.IssueBadge(ctx, id, protocol.BadgeRequest{})
 			return err
 		}, wantCall: "POST /v1/sdk/servers/x/badge"},
 		"BadgeStatus": {call: func(ctx context.Context, c *Client, jti string) error {
@@ -840,7 +849,7 @@ func TestClient_EveryMethodReportsBadReplies(t *testing.T) {
 			return err
 		}, wantCall: "GET /v1/servers/badges/x/status"},
 		"JWKS": {call: func(ctx context.Context, c *Client, _ string) error {
-			_, err := c.JWKS(ctx)
+			_, err := c.keySet(ctx)
 			return err
 		}, wantCall: "GET /.well-known/jwks.json"},
 		"DIDDocument": {call: func(ctx context.Context, c *Client, id string) error {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Sentinel errors. Match them with errors.Is: an *APIError is each of these
@@ -19,7 +21,8 @@ var (
 	// ErrForbidden is HTTP 403: not allowed, or the server record is disabled.
 	ErrForbidden = errors.New("registry denied access")
 	// ErrNotFound is HTTP 404. The registry also answers 404 for records of
-	// another organisation (PROTOCOL.md A8).
+	// another organisation: a 404 alone is never proof that a record is gone
+	// (see ProveGone).
 	ErrNotFound = errors.New("registry record not found")
 	// ErrConflict is HTTP 409.
 	ErrConflict = errors.New("registry reported a conflict")
@@ -31,7 +34,7 @@ var (
 	ErrMissingAPIKey = errors.New("the registry API key is not set: set the `api_key` provider argument or the CAPISCIO_API_KEY environment variable")
 	// ErrInvalidReply means a 2xx reply could not be understood: not JSON, too
 	// large, or missing a field the protocol requires (such as data.did).
-	ErrInvalidReply = errors.New("invalid registry reply")
+	ErrInvalidReply = protocol.ErrInvalidReply
 )
 
 // apiKeyHint is appended to every 401 message.
@@ -128,12 +131,6 @@ func (e *RequestError) Unwrap() error { return e.Err }
 
 // IsNotFound reports whether err is, or wraps, a 404 from the registry.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
-
-// invalidReply builds an ErrInvalidReply with a reason. The reason must never
-// contain reply values that may be secret (badges).
-func invalidReply(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidReply, fmt.Sprintf(format, args...))
-}
 
 // IsOutcomeUnknown reports whether err leaves it unknown if the registry
 // carried out a request: no reply after the request may have left (a reset,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Proof of deletion.
@@ -66,22 +68,22 @@ func (e *NotProvenError) Unwrap() error { return e.Err }
 func (c *Client) ProveGone(ctx context.Context, id string, notFound error) error {
 	ctx = c.MaskSecrets(ctx)
 	var apiErr *APIError
-	if !errors.As(notFound, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Code != CodeNotFound {
+	if !errors.As(notFound, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Code != protocol.CodeNotFound {
 		return &NotProvenError{ID: id, Reason: UnprovenWrongBase,
 			Detail: fmt.Sprintf("the reply is not the registry's not_found for a record (%s), so %s is probably not the registry's base URL (a path such as /v1 at its end?)", describe404(apiErr), c.baseURL)}
 	}
 	if err := c.ServesRegistry(ctx); err != nil {
 		return &NotProvenError{ID: id, Reason: UnprovenWrongBase,
-			Detail: fmt.Sprintf("%s does not serve the registry's key set at %s, so it is probably not the registry's base URL", c.baseURL, PathJWKS), Err: err}
+			Detail: fmt.Sprintf("%s does not serve the registry's key set at %s, so it is probably not the registry's base URL", c.baseURL, protocol.PathJWKS), Err: err}
 	}
-	for _, route := range []string{PathServerStatus, PathDIDDocument} {
-		path := serverPath(route, id)
+	for _, route := range []string{protocol.PathServerStatus, protocol.PathDIDDocument} {
+		path := protocol.Path(route, id)
 		_, err := c.do(ctx, request{method: http.MethodGet, path: path, retryable: true})
 		switch {
 		case err == nil:
 			return &NotProvenError{ID: id, Reason: UnprovenOtherOrganisation,
 				Detail: fmt.Sprintf("the public route %s still serves it, so the record exists and the API key belongs to another organisation than the record's", path)}
-		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.Code == CodeNotFound:
+		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.Code == protocol.CodeNotFound:
 			continue
 		default:
 			return &NotProvenError{ID: id, Reason: UnprovenInconclusive,
@@ -94,13 +96,12 @@ func (c *Client) ProveGone(ctx context.Context, id string, notFound error) error
 // ServesRegistry checks that the base URL serves a registry: a JWK set with
 // a key at /.well-known/jwks.json.
 func (c *Client) ServesRegistry(ctx context.Context) error {
-	ctx = c.MaskSecrets(ctx)
-	set, err := c.JWKS(ctx)
+	set, err := c.keySet(ctx)
 	if err != nil {
 		return err
 	}
 	if len(set.Keys) == 0 {
-		return invalidReply("the key set has no keys")
+		return protocol.InvalidReply("the key set has no keys")
 	}
 	return nil
 }

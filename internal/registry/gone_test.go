@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
@@ -100,7 +101,7 @@ func TestProveGone_ForeignReplies(t *testing.T) {
 				switch {
 				case strings.HasPrefix(r.URL.Path, "/v1/sdk/servers/"):
 					c.record(w)
-				case r.URL.Path == registry.PathJWKS && c.jwks != nil:
+				case r.URL.Path == protocol.PathJWKS && c.jwks != nil:
 					c.jwks(w)
 				case c.public != nil:
 					c.public(w)

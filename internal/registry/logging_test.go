@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the logger's writes.
@@ -53,11 +55,11 @@ func TestClient_LogsNoSecrets(t *testing.T) {
 			replyWith(http.StatusOK, mustJSON(t, envelope(map[string]any{"badge": badge, "token": badge})))(w, r, n)
 		case strings.Contains(r.URL.Path, "/status"):
 			replyWith(http.StatusOK, `{"jti":"`+testJTI+`","revoked":false}`)(w, r, n)
-		case r.URL.Path == PathJWKS:
+		case r.URL.Path == protocol.PathJWKS:
 			replyWith(http.StatusOK, `{"keys":[]}`)(w, r, n)
 		case strings.HasSuffix(r.URL.Path, "/did.json"):
 			replyWith(http.StatusOK, `{"id":"`+testDIDWeb+`"}`)(w, r, n)
-		case r.Method == http.MethodGet && r.URL.Path == PathServers:
+		case r.Method == http.MethodGet && r.URL.Path == protocol.PathServers:
 			replyWith(http.StatusOK, mustJSON(t, map[string]any{"success": true, "data": []any{serverCamel()}}))(w, r, n)
 		default:
 			replyWith(http.StatusOK, mustJSON(t, envelope(serverCamel())))(w, r, n)
@@ -74,20 +76,20 @@ func TestClient_LogsNoSecrets(t *testing.T) {
 		}
 	}
 	var errs []error
-	_, err := c.CreateServer(ctx, CreateServerRequest{Name: "n", DID: testDIDKey, PublicKey: testPEM}, "idem")
+	_, err := c.CreateServer(ctx, protocol.CreateServerRequest{Name: "n", DID: testDIDKey, PublicKey: testPEM}, "idem")
 	mustOK(err)
-	_, err = c.RegisterKey(ctx, testServerID, RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
+	_, err = c.RegisterKey(ctx, testServerID, protocol.RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
 	mustOK(err)
 	_, err = c.GetServer(ctx, testServerID)
 	mustOK(err)
 	_, _, err = c.ListServers(ctx, "", 10)
 	mustOK(err)
-	_, err = c.IssueBadge(ctx, testServerID, BadgeRequest{Domain: "mcp.example.com"})
+	_, err = c.IssueBadge(ctx, testServerID, protocol.BadgeRequest{Domain: "mcp.example.com"})
 	mustOK(err)
 	mustOK(c.RevokeBadge(ctx, testJTI, "test"))
 	_, err = c.BadgeStatus(ctx, testJTI)
 	mustOK(err)
-	_, err = c.JWKS(ctx)
+	_, err = c.keySet(ctx)
 	mustOK(err)
 	_, err = c.DIDDocument(ctx, testServerID)
 	mustOK(err)
@@ -107,7 +109,7 @@ func TestClient_LogsNoSecrets(t *testing.T) {
 	addr := l.Addr().String()
 	_ = l.Close()
 	down := newTestClient(t, "http://"+addr, func(cfg *Config) { cfg.MaxRetries = 1 })
-	_, err = down.RegisterKey(ctx, testServerID, RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
+	_, err = down.RegisterKey(ctx, testServerID, protocol.RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
 	errs = append(errs, err)
 
 	// An accidental log line by a caller using the masked context.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Redaction. Text that came from the network may carry secrets: a proxy or a
@@ -53,23 +55,13 @@ func (c *Client) redact(s string) string {
 	return jwsShaped.ReplaceAllString(s, redactedJWS)
 }
 
-// reportedFailure is a 2xx reply that says "success": false. Its message is
-// kept whole until the client redacts and cuts it (replyErr).
-type reportedFailure struct{ message string }
-
-func (e *reportedFailure) Error() string {
-	return "the registry reported a failure: " + e.message
-}
-
-func (e *reportedFailure) Unwrap() error { return ErrInvalidReply }
-
 // replyErr wraps a failure to understand a 2xx reply with the call it belongs
 // to, its text redacted (and a reported failure's message redacted whole,
 // then cut).
 func (c *Client) replyErr(method, path string, err error) error {
-	var rf *reportedFailure
+	var rf *protocol.ReportedFailure
 	if errors.As(err, &rf) {
-		err = &reportedFailure{message: sanitizeText(c.redact(rf.message), maxErrorMessageBytes)}
+		err = &protocol.ReportedFailure{Message: protocol.SanitizeText(c.redact(rf.Message), protocol.MaxErrorMessageBytes)}
 	}
 	return &redactedError{msg: c.redact(decodeErr(method, path, err).Error()), err: err}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // echoKey is the API key the echoing upstream repeats back.
@@ -73,7 +75,7 @@ func TestRedaction_EchoedKey(t *testing.T) {
 			t.Parallel()
 			offset := 0
 			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				key := r.Header.Get(HeaderAPIKey)
+				key := r.Header.Get(protocol.HeaderAPIKey)
 				status, ctype, body := shape(strings.Repeat("a", offset) + key + " trailing")
 				w.Header().Set("Content-Type", ctype)
 				w.WriteHeader(status)
@@ -85,7 +87,7 @@ func TestRedaction_EchoedKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, offset = range offsets {
-				_, err := c.RegisterKey(context.Background(), "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f", RegisterKeyRequest{DID: "did:key:z", PublicKey: "x"})
+				_, err := c.RegisterKey(context.Background(), "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f", protocol.RegisterKeyRequest{DID: "did:key:z", PublicKey: "x"})
 				if err == nil {
 					t.Fatalf("offset %d: no error", offset)
 				}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Retry rules:
@@ -143,10 +145,10 @@ func (c *Client) newHTTPRequest(ctx context.Context, r request, body []byte) (*h
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if r.auth {
-		req.Header.Set(HeaderAPIKey, c.apiKey)
+		req.Header.Set(protocol.HeaderAPIKey, c.apiKey)
 	}
 	if r.idempotencyKey != "" {
-		req.Header.Set(HeaderIdempotencyKey, r.idempotencyKey)
+		req.Header.Set(protocol.HeaderIdempotencyKey, r.idempotencyKey)
 	}
 	for name, values := range req.Header {
 		for _, v := range values {
@@ -322,5 +324,5 @@ func jitterBackoff(minWait, maxWait time.Duration, k int, rnd float64) time.Dura
 
 var (
 	errRedirectRefused = errors.New("the registry redirected to another origin; not following it so the API key is not sent there")
-	errReplyTooLarge   = invalidReply("the reply body is larger than 1 MiB")
+	errReplyTooLarge   = protocol.InvalidReply("the reply body is larger than 1 MiB")
 )

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // waitRecorder collects the waits a client planned, through the onWait seam,
@@ -36,7 +38,7 @@ func (w *waitRecorder) get() []time.Duration {
 }
 
 // sequence replies with the given statuses in turn (the last one repeats),
-// each with an A5 error body, and headers from hdr when set. A 200 sends
+// each with a protocol.ErrorBody, and headers from hdr when set. A 200 sends
 // the canned server.
 func sequence(t *testing.T, hdr func(n int) http.Header, statuses ...int) func(http.ResponseWriter, *http.Request, int) {
 	return func(w http.ResponseWriter, r *http.Request, n int) {
@@ -268,21 +270,21 @@ func TestClient_RetryPolicyPerCall(t *testing.T) {
 	}{
 		"create without idempotency key is not retried": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.CreateServer(ctx, CreateServerRequest{Name: "n"}, "")
+				_, err := c.CreateServer(ctx, protocol.CreateServerRequest{Name: "n"}, "")
 				return err
 			},
 			wantCalls: 1,
 		},
 		"create with idempotency key is retried": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.CreateServer(ctx, CreateServerRequest{Name: "n"}, "idem-42")
+				_, err := c.CreateServer(ctx, protocol.CreateServerRequest{Name: "n"}, "idem-42")
 				return err
 			},
 			wantCalls: 2,
 		},
 		"PUT is retried": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.RegisterKey(ctx, testServerID, RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
+				_, err := c.RegisterKey(ctx, testServerID, protocol.RegisterKeyRequest{DID: testDIDKey, PublicKey: testPEM})
 				return err
 			},
 			wantCalls: 2,
@@ -293,7 +295,7 @@ func TestClient_RetryPolicyPerCall(t *testing.T) {
 		},
 		"badge POST is retried": {
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.IssueBadge(ctx, "id", BadgeRequest{})
+				_, err := c.IssueBadge(ctx, "id", protocol.BadgeRequest{})
 				return err
 			},
 			okBody: badge, wantCalls: 2,
@@ -545,7 +547,7 @@ func TestClient_NetworkErrors(t *testing.T) {
 			}
 			_ = conn.Close()
 		})
-		_, err := newTestClient(t, f.URL, nil).CreateServer(t.Context(), CreateServerRequest{Name: "n"}, "")
+		_, err := newTestClient(t, f.URL, nil).CreateServer(t.Context(), protocol.CreateServerRequest{Name: "n"}, "")
 		var reqErr *RequestError
 		if !errors.As(err, &reqErr) || reqErr.Attempts != 1 {
 			t.Fatalf("error = %#v, want a RequestError after 1 attempt", err)

@@ -1,122 +1,26 @@
 package registry
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"strings"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
-// DefaultBaseURL is the hosted CapiscIO registry.
-const DefaultBaseURL = "https://registry.capisc.io"
-
-// NormalizeBaseURL checks that s is a usable registry base URL and returns
-// its canonical form: absolute http(s) URL, no query, fragment or user info,
-// plain http only for a loopback host; scheme and host lowercased, a default
-// port (80 for http, 443 for https) and trailing "/" dropped, the path kept.
-// Two spellings of one URL (HTTP://LOCALHOST:80/ and http://localhost) give
-// the same canonical form, so comparing canonical forms never mistakes a
-// respelling for a move to another registry.
+// NormalizeBaseURL checks that s is a registry base URL the client may use
+// and returns its canonical form (protocol.ParseBaseURL): plain http is
+// allowed only for a loopback host, where no one else can read the API key.
 func NormalizeBaseURL(s string) (string, error) {
-	if strings.TrimSpace(s) == "" {
-		return "", errors.New("the registry URL is empty")
-	}
-	if strings.TrimSpace(s) != s {
-		return "", errors.New("the registry URL has leading or trailing spaces")
-	}
-	if hostLike, ok := missingScheme(s); ok {
-		return "", fmt.Errorf("the registry URL has no scheme: write https://%s (or http:// for a loopback host such as 127.0.0.1)", hostLike)
-	}
-	u, err := url.Parse(s)
+	canonical, err := protocol.ParseBaseURL(s)
 	if err != nil {
-		return "", fmt.Errorf("the registry URL does not parse: %s", strings.TrimPrefix(err.Error(), "parse \""+s+"\": "))
+		return "", err
 	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("the registry URL must start with https:// (or http:// for a loopback host), not %q", u.Scheme+":")
-	case u.Host == "" || u.Hostname() == "":
-		return "", errors.New("the registry URL has no host")
-	case u.User != nil:
-		return "", errors.New("the registry URL must not carry user info; give the API key in api_key instead")
-	case u.RawQuery != "" || u.ForceQuery:
-		return "", errors.New("the registry URL must not have a query string")
-	case u.Fragment != "" || strings.Contains(s, "#"):
-		return "", errors.New("the registry URL must not have a fragment")
-	case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
+	u, err := url.Parse(canonical)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme == "http" && !protocol.IsLoopbackHost(u.Hostname()) {
 		return "", fmt.Errorf("plain http is only allowed for a loopback host (localhost, 127.0.0.1, ::1); use https://%s", u.Host+u.Path)
 	}
-	port := u.Port()
-	if port != "" {
-		if n, err := net.LookupPort("tcp", port); err != nil || n <= 0 || n > 65535 || port[0] == '0' {
-			return "", fmt.Errorf("the registry URL has an invalid port %q", port)
-		}
-	}
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port != "" && port != defaultPort[u.Scheme] {
-		host += ":" + port
-	}
-	return u.Scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
-}
-
-// defaultPort is the port a scheme implies; a URL naming it is the same URL
-// without it.
-var defaultPort = map[string]string{"http": "80", "https": "443"}
-
-// missingScheme reports whether s is a host (with an optional port and path)
-// written without a scheme, such as "registry.capisc.io" or
-// "localhost:8080", which url.Parse reads as a path or as the scheme
-// "localhost". It returns the text to put after https://.
-func missingScheme(s string) (string, bool) {
-	if strings.Contains(s, "://") {
-		return "", false
-	}
-	host, _, _ := strings.Cut(s, "/")
-	name, port, hasPort := strings.Cut(host, ":")
-	if hasPort && (port == "" || strings.Trim(port, "0123456789") != "") {
-		return "", false // "mailto:x" and the like: a scheme, just not ours
-	}
-	if name == "" || strings.Trim(strings.ToLower(name), "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
-		return "", false
-	}
-	return s, strings.Contains(name, ".") || strings.EqualFold(name, "localhost") || hasPort
-}
-
-// SameRegistryURL reports whether two base URLs name the same registry
-// address once canonical. An alias (localhost for 127.0.0.1) is another
-// address: only the registry itself can tell that it serves the same records.
-func SameRegistryURL(a, b string) bool {
-	ca, errA := NormalizeBaseURL(a)
-	cb, errB := NormalizeBaseURL(b)
-	return errA == nil && errB == nil && ca == cb
-}
-
-// IsLoopbackHost reports whether host (without port) is localhost or a loopback IP.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
-// DefaultDomain derives the badge domain from a registry URL the way the
-// runtime SDK does: the host, plus ":port" when the URL names a port other
-// than 80 and 443 (PROTOCOL.md B2.4).
-func DefaultDomain(baseURL string) string {
-	u, err := url.Parse(baseURL)
-	if err != nil {
-		return ""
-	}
-	host := u.Hostname()
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if p := u.Port(); p != "" && p != "80" && p != "443" {
-		return host + ":" + p
-	}
-	return host
+	return canonical, nil
 }

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Badge verification. A badge the registry hands out is believed only after
@@ -188,13 +189,13 @@ func (c *Client) registryKey(ctx context.Context, kid string) (*jose.JSONWebKey,
 		}
 		if fetched {
 			if kid == "" {
-				return nil, badgeErr("the registry's key set at %s has no key", PathJWKS)
+				return nil, badgeErr("the registry's key set at %s has no key", protocol.PathJWKS)
 			}
-			return nil, badgeErr("it names the signing key %q, which the registry's key set at %s does not hold", clip(kid, 80), PathJWKS)
+			return nil, badgeErr("it names the signing key %q, which the registry's key set at %s does not hold", clip(kid, 80), protocol.PathJWKS)
 		}
-		set, err := c.fetchKeySet(ctx)
+		set, err := c.keySet(ctx)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading the registry's key set to verify the badge: %w", err)
 		}
 		c.keys.set = set
 	}
@@ -213,22 +214,17 @@ func pickKey(set *jose.JSONWebKeySet, kid string) *jose.JSONWebKey {
 	return nil
 }
 
-// fetchKeySet reads the registry's published key set (public route).
-func (c *Client) fetchKeySet(ctx context.Context) (*jose.JSONWebKeySet, error) {
+// keySet reads the registry's published key set (public route).
+func (c *Client) keySet(ctx context.Context) (*jose.JSONWebKeySet, error) {
 	ctx = c.MaskSecrets(ctx)
-	rep, err := c.do(ctx, request{method: http.MethodGet, path: PathJWKS, retryable: true})
+	r := request{method: http.MethodGet, path: protocol.PathJWKS, retryable: true}
+	rep, err := c.do(ctx, r)
 	if err != nil {
-		return nil, fmt.Errorf("reading the registry's key set to verify the badge: %w", err)
+		return nil, err
 	}
-	var set jose.JSONWebKeySet
-	dec := json.NewDecoder(bytes.NewReader(rep.body))
-	if err := dec.Decode(&set); err != nil {
-		return nil, fmt.Errorf("reading the registry's key set to verify the badge: %w", invalidReply("%s is not a JWK set", PathJWKS))
+	set, err := protocol.DecodeKeySet(rep.body)
+	if err != nil {
+		return nil, c.replyErr(r.method, r.path, err)
 	}
-	for _, k := range set.Keys {
-		if _, ok := k.Key.(ed25519.PublicKey); !ok || !k.IsPublic() {
-			return nil, invalidReply("%s holds a key that is not a public Ed25519 key", PathJWKS)
-		}
-	}
-	return &set, nil
+	return set, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
@@ -27,11 +28,11 @@ func TestVerifyBadge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.CreateServer(ctx, registry.CreateServerRequest{Name: "verify", DID: mat.DIDKey, PublicKey: mat.PEM}, "")
+	s, err := c.CreateServer(ctx, protocol.CreateServerRequest{Name: "verify", DID: mat.DIDKey, PublicKey: mat.PEM}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	badge, err := c.IssueBadge(ctx, s.ID, registry.BadgeRequest{})
+	badge, err := c.IssueBadge(ctx, s.ID, protocol.BadgeRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,13 +109,13 @@ func TestVerifyBadge_Times(t *testing.T) {
 			c := newClient(t, reg)
 			ctx := context.Background()
 			mat, _ := keys.NewMaterial(nil)
-			s, err := c.CreateServer(ctx, registry.CreateServerRequest{DID: mat.DIDKey, PublicKey: mat.PEM}, "")
+			s, err := c.CreateServer(ctx, protocol.CreateServerRequest{DID: mat.DIDKey, PublicKey: mat.PEM}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			reg.Server.ResetStats()
 			for range 3 {
-				b, err := c.IssueBadge(ctx, s.ID, registry.BadgeRequest{})
+				b, err := c.IssueBadge(ctx, s.ID, protocol.BadgeRequest{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -122,7 +123,7 @@ func TestVerifyBadge_Times(t *testing.T) {
 					t.Fatalf("a badge issued %s off verified", shift)
 				}
 			}
-			if n := reg.Server.Stats().ByRoute["GET "+registry.PathJWKS]; n != 1 {
+			if n := reg.Server.Stats().ByRoute["GET "+protocol.PathJWKS]; n != 1 {
 				t.Fatalf("the key set was fetched %d times for 3 badges, want once", n)
 			}
 		})

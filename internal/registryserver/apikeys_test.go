@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // schema1Key is an API key as schema 1 stored it: api_keys[hex(SHA-256(key))].
@@ -79,8 +80,8 @@ func storedAPIKeys(t *testing.T, s *Server) (legacy, keyed map[string]apiKeyReco
 
 func getServers(t *testing.T, s *Server, key string) int {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, registry.PathServers, nil)
-	req.Header.Set(registry.HeaderAPIKey, key)
+	req := httptest.NewRequest(http.MethodGet, protocol.PathServers, nil)
+	req.Header.Set(protocol.HeaderAPIKey, key)
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, req)
 	return rec.Code

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
@@ -29,9 +29,9 @@ func BenchmarkRegister(b *testing.B) {
 	pool := keyPool(b, 64)
 	runParallel(b, reg, func(n uint64) error {
 		key := pool[n%uint64(len(pool))]
-		srv, err := callData[registry.Server](client, http.MethodPost, registry.PathServers, key.createBody(""), http.StatusCreated)
+		srv, err := callData[protocol.Server](client, http.MethodPost, protocol.PathServers, key.createBody(""), http.StatusCreated)
 		if err == nil {
-			_, err = client.call(http.MethodPut, pathOf(registry.PathServer, srv.ID), key.registerBody(), http.StatusOK)
+			_, err = client.call(http.MethodPut, pathOf(protocol.PathServer, srv.ID), key.registerBody(), http.StatusOK)
 		}
 		return err
 	})
@@ -46,7 +46,7 @@ func BenchmarkRotateKey(b *testing.B) {
 	ids := benchServers(b, reg, pool, 256)
 	runParallel(b, reg, func(n uint64) error {
 		key := pool[(n/uint64(len(ids)))%uint64(len(pool))] // a new key each visit of a server
-		_, err := client.call(http.MethodPut, pathOf(registry.PathServer, ids[n%uint64(len(ids))]), key.registerBody(), http.StatusOK)
+		_, err := client.call(http.MethodPut, pathOf(protocol.PathServer, ids[n%uint64(len(ids))]), key.registerBody(), http.StatusOK)
 		return err
 	})
 }
@@ -58,7 +58,7 @@ func BenchmarkIssueBadge(b *testing.B) {
 	client := newAPIClient(reg, reg.APIKey)
 	ids := benchServers(b, reg, keyPool(b, 8), 256)
 	runParallel(b, reg, func(n uint64) error {
-		_, err := client.call(http.MethodPost, pathOf(registry.PathServerBadge, ids[n%uint64(len(ids))]), nil, http.StatusCreated)
+		_, err := client.call(http.MethodPost, pathOf(protocol.PathServerBadge, ids[n%uint64(len(ids))]), nil, http.StatusCreated)
 		return err
 	})
 }
@@ -70,7 +70,7 @@ func BenchmarkReadServer(b *testing.B) {
 	client := newAPIClient(reg, reg.APIKey)
 	ids := benchServers(b, reg, keyPool(b, 8), 256)
 	runParallel(b, reg, func(n uint64) error {
-		_, err := client.call(http.MethodGet, pathOf(registry.PathServer, ids[n%uint64(len(ids))]), nil, http.StatusOK)
+		_, err := client.call(http.MethodGet, pathOf(protocol.PathServer, ids[n%uint64(len(ids))]), nil, http.StatusOK)
 		return err
 	})
 }

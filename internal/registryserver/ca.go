@@ -3,8 +3,6 @@ package registryserver
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,36 +12,24 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/go-jose/go-jose/v4"
 )
 
-// caKeyFile is the CA private key in DIR, a JWK (PROTOCOL.md B2.5), mode 0600.
+// caKeyFile is the CA private key in DIR, a private Ed25519 JWK (RFC 8037)
+// with kid, alg EdDSA and use sig; mode 0600.
 const caKeyFile = "ca.jwk"
 
-// JWK members of every Ed25519 key this package writes (RFC 8037).
+// JWK members of every key the CA publishes.
 const (
-	jwkKty = "OKP"
-	jwkCrv = "Ed25519"
-	jwkAlg = "EdDSA"
+	jwkAlg = string(jose.EdDSA)
 	jwkUse = "sig"
 )
-
-// caJWK is the on-disk form of the CA key: a private OKP JWK.
-type caJWK struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	D   string `json:"d"`
-	Kid string `json:"kid"`
-	Alg string `json:"alg"`
-	Use string `json:"use"`
-}
 
 // ca is the badge-signing authority: one Ed25519 key and its kid.
 type ca struct {
 	priv   ed25519.PrivateKey
 	kid    string
-	header string // base64url of the JWS header, the same for every badge
+	signer jose.Signer // EdDSA, with typ JWT and kid in every header
 }
 
 // loadOrCreateCA reads DIR/ca.jwk, or creates it with kid
@@ -116,90 +102,76 @@ func mintCA(st *store, path string) (kid string, badges int, err error) {
 }
 
 func createCA(path string, now time.Time) (*ca, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generating the CA key: %w", err)
 	}
 	kid := "capiscio-ca-" + strconv.FormatInt(now.Unix(), 10)
-	raw, err := json.MarshalIndent(caJWK{
-		Kty: jwkKty, Crv: jwkCrv, Alg: jwkAlg, Use: jwkUse, Kid: kid,
-		X: b64(pub),
-		D: b64(priv.Seed()),
-	}, "", "  ")
+	raw, err := json.MarshalIndent(jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: jwkAlg, Use: jwkUse}, "", "  ")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding the CA key: %w", err)
 	}
 	if err := WriteFileAtomic(path, append(raw, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the CA key: %w", err)
 	}
-	return newCA(priv, kid), nil
+	return newCA(priv, kid)
 }
 
+// parseCA reads the CA key file: a private Ed25519 JWK with a kid, whose
+// public half (x) is the one its seed (d) gives.
 func parseCA(raw []byte) (*ca, error) {
-	var j caJWK
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("not a JSON JWK: %w", err)
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(raw); err != nil {
+		return nil, fmt.Errorf("not a private Ed25519 JWK: %w", err)
 	}
-	if j.Kty != jwkKty || j.Crv != jwkCrv {
-		return nil, fmt.Errorf("kty/crv are %q/%q, want OKP/Ed25519", j.Kty, j.Crv)
-	}
-	if j.Kid == "" {
+	priv, ok := jwk.Key.(ed25519.PrivateKey)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("it holds a %T, want a private Ed25519 key (kty OKP, crv Ed25519, with d)", jwk.Key)
+	case jwk.KeyID == "":
 		return nil, errors.New("kid is empty")
-	}
-	seed, err := base64.RawURLEncoding.DecodeString(j.D)
-	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, errors.New("d is not a base64url Ed25519 seed")
-	}
-	priv := ed25519.NewKeyFromSeed(seed)
-	pub, _ := priv.Public().(ed25519.PublicKey) // always an ed25519.PublicKey
-	if subtle.ConstantTimeCompare([]byte(b64(pub)), []byte(j.X)) != 1 {
+	case !ed25519.NewKeyFromSeed(priv.Seed()).Equal(priv):
 		return nil, errors.New("x does not match d")
 	}
-	return newCA(priv, j.Kid), nil
+	return newCA(priv, jwk.KeyID)
 }
 
-func newCA(priv ed25519.PrivateKey, kid string) *ca {
-	header, _ := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Typ string `json:"typ"`
-		Kid string `json:"kid"`
-	}{jwkAlg, "JWT", kid})
-	return &ca{priv: priv, kid: kid, header: b64(header)}
-}
-
-// publicJWK is the CA's public key as served in the JWKS.
-func (c *ca) publicJWK() registry.JWK {
-	return registry.JWK{
-		Kty: jwkKty, Crv: jwkCrv, Alg: jwkAlg, Use: jwkUse, Kid: c.kid,
-		X: b64(c.priv[ed25519.SeedSize:]), // the public half of an ed25519.PrivateKey
+func newCA(priv ed25519.PrivateKey, kid string) (*ca, error) {
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.EdDSA, Key: jose.JSONWebKey{Key: priv, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType("JWT"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("the CA key cannot sign: %w", err)
 	}
+	return &ca{priv: priv, kid: kid, signer: signer}, nil
+}
+
+// public is the CA's public key as served in the key set.
+func (c *ca) public() jose.JSONWebKey {
+	pub, _ := c.priv.Public().(ed25519.PublicKey) // always an ed25519.PublicKey
+	return jose.JSONWebKey{Key: pub, KeyID: c.kid, Algorithm: jwkAlg, Use: jwkUse}
 }
 
 // jwks is the key set of /.well-known/jwks.json. The signing key comes first:
-// capiscio-core takes keys[0] and ignores kid (PROTOCOL.md B2.5). A future CA
-// rotation appends retired keys after it until their badges have expired.
-func (c *ca) jwks() registry.JWKS {
-	return registry.JWKS{Keys: []registry.JWK{c.publicJWK()}}
+// capiscio-core takes keys[0] and ignores kid. A future CA rotation appends
+// retired keys after it until their badges have expired.
+func (c *ca) jwks() jose.JSONWebKeySet {
+	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{c.public()}}
 }
 
-// sign returns the compact JWS base64url(header).base64url(claims).base64url(sig)
-// over the JSON encoding of claims.
+// sign returns the compact JWS of the JSON encoding of claims.
 func (c *ca) sign(claims any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("encoding badge claims: %w", err)
 	}
-	enc := base64.RawURLEncoding
-	input := make([]byte, 0, len(c.header)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
-	input = append(input, c.header...)
-	input = append(input, '.')
-	input = enc.AppendEncode(input, payload)
-	sig := ed25519.Sign(c.priv, input)
-	input = append(input, '.')
-	return string(enc.AppendEncode(input, sig)), nil
+	jws, err := c.signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("signing the badge: %w", err)
+	}
+	return jws.CompactSerialize()
 }
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // WriteFileAtomic writes data to path so that a crash leaves either the old
 // file or the complete new one: it writes a temporary file in the same

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -40,7 +40,7 @@ func (c *apiClient) call(method, path string, body any, want int) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set(registry.HeaderAPIKey, c.key)
+	req.Header.Set(protocol.HeaderAPIKey, c.key)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (c *apiClient) call(method, path string, body any, want int) ([]byte, error
 
 // callData is call plus decoding of the envelope's data.
 func callData[T any](c *apiClient, method, path string, body any, want int) (T, error) {
-	var env registry.Envelope[T]
+	var env protocol.Envelope[T]
 	raw, err := c.call(method, path, body, want)
 	if err == nil {
 		err = json.Unmarshal(raw, &env)
@@ -69,7 +69,7 @@ func callData[T any](c *apiClient, method, path string, body any, want int) (T, 
 // issuedBadge is a badge with the key that was registered when it was issued.
 type issuedBadge struct {
 	serverID string
-	badge    registry.Badge
+	badge    protocol.Badge
 	key      testKey
 }
 
@@ -85,8 +85,10 @@ func badgeKeyX(token string) (string, string, error) {
 		return "", "", err
 	}
 	var claims struct {
-		Sub string       `json:"sub"`
-		Key registry.JWK `json:"key"`
+		Sub string `json:"sub"`
+		Key struct {
+			X string `json:"x"`
+		} `json:"key"`
 	}
 	err = json.Unmarshal(payload, &claims)
 	return claims.Key.X, claims.Sub, err
@@ -110,7 +112,7 @@ func TestConcurrent_RegisterRotateIssue(t *testing.T) {
 			keysOf[w] = append(keysOf[w], newKey(t))
 		}
 	}
-	servers := make([]registry.Server, workers)
+	servers := make([]protocol.Server, workers)
 	badges := make([][]issuedBadge, workers)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -132,28 +134,28 @@ func TestConcurrent_RegisterRotateIssue(t *testing.T) {
 	for w := range workers {
 		checkWorker(t, reg, servers[w], keysOf[w][rounds], badges[w])
 	}
-	resp, raw := reg.Do(t, http.MethodGet, registry.PathServers+"?limit=1000", nil)
+	resp, raw := reg.Do(t, http.MethodGet, protocol.PathServers+"?limit=1000", nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	if n := len(decodeData[[]registry.Server](t, raw)); n != workers {
+	if n := len(decodeData[[]protocol.Server](t, raw)); n != workers {
 		t.Errorf("listed %d servers, want %d", n, workers)
 	}
 }
 
 // runWorker creates a server with keys[0], then for each further key issues
 // a badge and rotates to that key, and finally issues one more badge.
-func runWorker(c *apiClient, keys []testKey, w int) (registry.Server, []issuedBadge, error) {
-	srv, err := callData[registry.Server](c, http.MethodPost, registry.PathServers, keys[0].createBody(fmt.Sprintf("worker %d", w)), http.StatusCreated)
+func runWorker(c *apiClient, keys []testKey, w int) (protocol.Server, []issuedBadge, error) {
+	srv, err := callData[protocol.Server](c, http.MethodPost, protocol.PathServers, keys[0].createBody(fmt.Sprintf("worker %d", w)), http.StatusCreated)
 	if err != nil {
 		return srv, nil, err
 	}
 	var issued []issuedBadge
 	for i, key := range keys {
 		if i > 0 {
-			if _, err := callData[registry.Server](c, http.MethodPut, pathOf(registry.PathServer, srv.ID), key.registerBody(), http.StatusOK); err != nil {
+			if _, err := callData[protocol.Server](c, http.MethodPut, pathOf(protocol.PathServer, srv.ID), key.registerBody(), http.StatusOK); err != nil {
 				return srv, issued, err
 			}
 		}
-		b, err := callData[registry.Badge](c, http.MethodPost, pathOf(registry.PathServerBadge, srv.ID), map[string]string{}, http.StatusCreated)
+		b, err := callData[protocol.Badge](c, http.MethodPost, pathOf(protocol.PathServerBadge, srv.ID), map[string]string{}, http.StatusCreated)
 		if err != nil {
 			return srv, issued, err
 		}
@@ -162,11 +164,11 @@ func runWorker(c *apiClient, keys []testKey, w int) (registry.Server, []issuedBa
 	return srv, issued, nil
 }
 
-func checkWorker(t *testing.T, reg *registrytest.Registry, srv registry.Server, final testKey, issued []issuedBadge) {
+func checkWorker(t *testing.T, reg *registrytest.Registry, srv protocol.Server, final testKey, issued []issuedBadge) {
 	t.Helper()
-	resp, raw := reg.Do(t, http.MethodGet, pathOf(registry.PathServer, srv.ID), nil)
+	resp, raw := reg.Do(t, http.MethodGet, pathOf(protocol.PathServer, srv.ID), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	if got := decodeData[registry.Server](t, raw); got.PublicKey != final.pem || got.DIDKey != final.did {
+	if got := decodeData[protocol.Server](t, raw); got.PublicKey != final.pem || got.DIDKey != final.did {
 		t.Errorf("server %s has key %s, want its worker's last key %s", srv.ID, got.DIDKey, final.did)
 	}
 	for _, ib := range issued {
@@ -174,7 +176,7 @@ func checkWorker(t *testing.T, reg *registrytest.Registry, srv registry.Server, 
 	}
 }
 
-func checkIssuedBadge(t *testing.T, reg *registrytest.Registry, srv registry.Server, final testKey, ib issuedBadge) {
+func checkIssuedBadge(t *testing.T, reg *registrytest.Registry, srv protocol.Server, final testKey, ib issuedBadge) {
 	t.Helper()
 	x, sub, err := badgeKeyX(ib.badge.Badge)
 	if err != nil {
@@ -188,7 +190,7 @@ func checkIssuedBadge(t *testing.T, reg *registrytest.Registry, srv registry.Ser
 	}
 	st := badgeStatus(t, reg, ib.badge.JTI)
 	rotatedAway := ib.key.did != final.did
-	if st.Revoked != rotatedAway || (rotatedAway && st.Reason != registry.ReasonKeyRotated) {
+	if st.Revoked != rotatedAway || (rotatedAway && st.Reason != protocol.ReasonKeyRotated) {
 		t.Errorf("badge %s: revoked=%v reason=%q, want revoked=%v (key rotated away: %v)", ib.badge.JTI, st.Revoked, st.Reason, rotatedAway, rotatedAway)
 	}
 }
@@ -209,13 +211,13 @@ func TestConcurrent_RotationRacesIssuance(t *testing.T) {
 
 	done := make(chan struct{})
 	var mu sync.Mutex
-	var tokens []registry.Badge
+	var tokens []protocol.Badge
 	errs := make(chan error, issuers+1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(done)
 		for _, key := range rotationKeys[1:] {
-			if _, err := callData[registry.Server](client, http.MethodPut, pathOf(registry.PathServer, srv.ID), key.registerBody(), http.StatusOK); err != nil {
+			if _, err := callData[protocol.Server](client, http.MethodPut, pathOf(protocol.PathServer, srv.ID), key.registerBody(), http.StatusOK); err != nil {
 				errs <- err
 				return
 			}
@@ -229,7 +231,7 @@ func TestConcurrent_RotationRacesIssuance(t *testing.T) {
 					return
 				default:
 				}
-				b, err := callData[registry.Badge](client, http.MethodPost, pathOf(registry.PathServerBadge, srv.ID), nil, http.StatusCreated)
+				b, err := callData[protocol.Badge](client, http.MethodPost, pathOf(protocol.PathServerBadge, srv.ID), nil, http.StatusCreated)
 				if err != nil {
 					errs <- err
 					return

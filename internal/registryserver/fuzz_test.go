@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 )
 
@@ -39,15 +39,15 @@ func newFuzzRegistry(f *testing.F) *fuzzRegistry {
 	f.Cleanup(func() { _ = srv.Close() })
 	fr := &fuzzRegistry{srv: srv}
 	m := fuzzMaterial(f)
-	body, _ := json.Marshal(registry.CreateServerRequest{Name: "fuzz", DID: m.DIDKey, PublicKey: m.PEM})
-	status, raw := fr.send(http.MethodPost, registry.PathServers, body, "")
-	var created registry.Envelope[registry.Server]
+	body, _ := json.Marshal(protocol.CreateServerRequest{Name: "fuzz", DID: m.DIDKey, PublicKey: m.PEM})
+	status, raw := fr.send(http.MethodPost, protocol.PathServers, body, "")
+	var created protocol.Envelope[protocol.Server]
 	if status != http.StatusCreated || json.Unmarshal(raw, &created) != nil {
 		f.Fatalf("create: %d %s", status, raw)
 	}
 	fr.id = created.Data.ID
-	status, raw = fr.send(http.MethodPost, strings.Replace(registry.PathServerBadge, "{id}", fr.id, 1), nil, "")
-	var badge registry.Envelope[registry.Badge]
+	status, raw = fr.send(http.MethodPost, strings.Replace(protocol.PathServerBadge, "{id}", fr.id, 1), nil, "")
+	var badge protocol.Envelope[protocol.Badge]
 	if status != http.StatusCreated || json.Unmarshal(raw, &badge) != nil {
 		f.Fatalf("badge: %d %s", status, raw)
 	}
@@ -87,10 +87,10 @@ func (fr *fuzzRegistry) send(method, target string, body []byte, idemKey string)
 }
 
 func (fr *fuzzRegistry) do(req *http.Request, idemKey string) (int, []byte) {
-	req.Header.Set(registry.HeaderAPIKey, fuzzDevKey)
+	req.Header.Set(protocol.HeaderAPIKey, fuzzDevKey)
 	req.Header.Set("Content-Type", "application/json")
 	if idemKey != "" {
-		req.Header[registry.HeaderIdempotencyKey] = []string{idemKey}
+		req.Header[protocol.HeaderIdempotencyKey] = []string{idemKey}
 	}
 	rec := httptest.NewRecorder()
 	fr.srv.Handler().ServeHTTP(rec, req)
@@ -105,7 +105,7 @@ func (fr *fuzzRegistry) check(t *testing.T, what string, status int, body []byte
 		t.Fatalf("%s: status %d, want < 500: %s", what, status, body)
 	}
 	if status >= 400 {
-		var e registry.ErrorBody
+		var e protocol.ErrorBody
 		if err := json.Unmarshal(body, &e); err != nil || e.Success || e.Error == "" || e.Message == "" {
 			t.Fatalf("%s: status %d without the JSON error shape (err %v): %q", what, status, err, body)
 		}
@@ -122,11 +122,11 @@ func FuzzRequestDecoding(f *testing.F) {
 	m := fuzzMaterial(f)
 	valid := func(v any) []byte { b, _ := json.Marshal(v); return b }
 	seeds := [][]byte{
-		valid(registry.CreateServerRequest{Name: "seed", DID: m.DIDKey, PublicKey: m.PEM}),
-		valid(registry.RegisterKeyRequest{DID: m.DIDKey, PublicKey: m.PEM}),
-		valid(registry.RegisterKeyRequest{DID: m.DIDKey, PublicKey: m.PEM, Name: "renamed"}),
-		valid(registry.BadgeRequest{Domain: "localhost:8080"}),
-		valid(registry.RevokeRequest{Reason: "compromised"}),
+		valid(protocol.CreateServerRequest{Name: "seed", DID: m.DIDKey, PublicKey: m.PEM}),
+		valid(protocol.RegisterKeyRequest{DID: m.DIDKey, PublicKey: m.PEM}),
+		valid(protocol.RegisterKeyRequest{DID: m.DIDKey, PublicKey: m.PEM, Name: "renamed"}),
+		valid(protocol.BadgeRequest{Domain: "localhost:8080"}),
+		valid(protocol.RevokeRequest{Reason: "compromised"}),
 		[]byte(`{}`), []byte(``), []byte(`   `), []byte(`null`), []byte(`[]`), []byte(`"x"`), []byte(`1`),
 		[]byte(`{"name":1}`), []byte(`{"did":null,"publicKey":null}`), []byte(`{} {}`), []byte(`{"a":`),
 		[]byte(`{"publicKey":"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n","did":"did:key:z6Mk"}`),
@@ -147,10 +147,10 @@ func FuzzRequestDecoding(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, body []byte, idemKey string) {
 		targets := []struct{ method, path, key string }{
-			{http.MethodPost, registry.PathServers, idemKey},
-			{http.MethodPut, strings.Replace(registry.PathServer, "{id}", fr.id, 1), ""},
-			{http.MethodPost, strings.Replace(registry.PathServerBadge, "{id}", fr.id, 1), ""},
-			{http.MethodPost, strings.Replace(registry.PathBadgeRevoke, "{jti}", fr.jti, 1), ""},
+			{http.MethodPost, protocol.PathServers, idemKey},
+			{http.MethodPut, strings.Replace(protocol.PathServer, "{id}", fr.id, 1), ""},
+			{http.MethodPost, strings.Replace(protocol.PathServerBadge, "{id}", fr.id, 1), ""},
+			{http.MethodPost, strings.Replace(protocol.PathBadgeRevoke, "{jti}", fr.jti, 1), ""},
 		}
 		for _, tg := range targets {
 			status, reply := fr.send(tg.method, tg.path, body, tg.key)
@@ -180,18 +180,18 @@ func FuzzRequestPaths(f *testing.F) {
 		query := q.Encode()
 		sub := func(pattern, name, value string) string { return strings.Replace(pattern, "{"+name+"}", value, 1) }
 		targets := []struct{ method, path, rawQuery string }{
-			{http.MethodGet, registry.PathServers, query},
-			{http.MethodGet, registry.PathServers, cursor + "&" + limit}, // a raw, unencoded query
-			{http.MethodGet, sub(registry.PathServer, "id", id), query},
-			{http.MethodGet, sub(registry.PathServerStatus, "id", id), ""},
-			{http.MethodGet, sub(registry.PathDIDDocument, "id", id), ""},
-			{http.MethodGet, sub(registry.PathBadgeStatus, "jti", jti), ""},
-			{http.MethodGet, sub(registry.PathServerBadgeStat, "jti", jti), ""},
-			{http.MethodGet, registry.PathRevocations, query},
-			{http.MethodPost, sub(registry.PathServerBadge, "id", id), ""},
-			{http.MethodPost, sub(registry.PathServerEnable, "id", id), ""},
-			{http.MethodPost, sub(registry.PathBadgeRevoke, "jti", jti), ""},
-			{http.MethodDelete, sub(registry.PathServer, "id", id+"x"), ""}, // never the seeded server
+			{http.MethodGet, protocol.PathServers, query},
+			{http.MethodGet, protocol.PathServers, cursor + "&" + limit}, // a raw, unencoded query
+			{http.MethodGet, sub(protocol.PathServer, "id", id), query},
+			{http.MethodGet, sub(protocol.PathServerStatus, "id", id), ""},
+			{http.MethodGet, sub(protocol.PathDIDDocument, "id", id), ""},
+			{http.MethodGet, sub(protocol.PathBadgeStatus, "jti", jti), ""},
+			{http.MethodGet, sub(protocol.PathServerBadgeStat, "jti", jti), ""},
+			{http.MethodGet, protocol.PathRevocations, query},
+			{http.MethodPost, sub(protocol.PathServerBadge, "id", id), ""},
+			{http.MethodPost, sub(protocol.PathServerEnable, "id", id), ""},
+			{http.MethodPost, sub(protocol.PathBadgeRevoke, "jti", jti), ""},
+			{http.MethodDelete, sub(protocol.PathServer, "id", id+"x"), ""}, // never the seeded server
 		}
 		for _, tg := range targets {
 			req := httptest.NewRequest(tg.method, "http://127.0.0.1:8080/", nil)

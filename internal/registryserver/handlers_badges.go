@@ -1,41 +1,35 @@
 package registryserver
 
 import (
+	"crypto/ed25519"
 	"net/http"
-	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
-// Badge claim values (PROTOCOL.md A4, B6.2).
+// Badge claim values.
 const (
 	badgeIAL            = "0" // account-attested: the API key vouches for the key
 	issuanceProfile     = "registered"
-	maxReasonRunes      = 200
-	maxDomainLen        = 253
 	vcTypeCredential    = "VerifiableCredential"
 	vcTypeAgentIdentity = "AgentIdentity"
 )
 
-// domainPattern accepts a host name or IPv4 address with an optional port,
-// which is what the runtime SDK sends (for example "localhost:8080").
-var domainPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$`)
-
 // badgeClaims are the JWT claims of a server badge, in RFC-002 v1.4 order.
 type badgeClaims struct {
-	JTI string       `json:"jti"`
-	Iss string       `json:"iss"`
-	Sub string       `json:"sub"`
-	Iat int64        `json:"iat"`
-	Exp int64        `json:"exp"`
-	Nbf int64        `json:"nbf"`
-	IAL string       `json:"ial"`
-	Key registry.JWK `json:"key"`
-	VC  badgeVC      `json:"vc"`
+	JTI string          `json:"jti"`
+	Iss string          `json:"iss"`
+	Sub string          `json:"sub"`
+	Iat int64           `json:"iat"`
+	Exp int64           `json:"exp"`
+	Nbf int64           `json:"nbf"`
+	IAL string          `json:"ial"`
+	Key jose.JSONWebKey `json:"key"`
+	VC  badgeVC         `json:"vc"`
 }
 
 type badgeVC struct {
@@ -52,11 +46,11 @@ type credentialSubject struct {
 // issueBadge handles POST /v1/sdk/servers/{id}/badge with {}, {"domain":...}
 // or an empty body: 201 with a CA-signed badge for the registered key.
 func (s *Server) issueBadge(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathUUID(r, "id")
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	var req registry.BadgeRequest
+	var req protocol.BadgeRequest
 	if err := decodeBody(w, r, &req, true); err != nil {
 		return err
 	}
@@ -75,7 +69,7 @@ func (s *Server) issueBadge(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusCreated, registry.Badge{
+	return ok(w, http.StatusCreated, protocol.Badge{
 		Badge: token, Token: token, JTI: badge.JTI, Subject: badge.Subject,
 		TrustLevel: rec.TrustLevel, ExpiresAt: badge.ExpiresAt,
 	})
@@ -93,7 +87,7 @@ func (s *Server) claims(rec serverRecord, badge badgeRecord) badgeClaims {
 		Exp: badge.ExpiresAt.Unix(),
 		Nbf: badge.IssuedAt.Unix(),
 		IAL: badgeIAL,
-		Key: registry.JWK{Kty: jwkKty, Crv: jwkCrv, X: b64(rec.PublicKey)},
+		Key: jose.JSONWebKey{Key: ed25519.PublicKey(rec.PublicKey)},
 		VC: badgeVC{
 			Type: []string{vcTypeCredential, vcTypeAgentIdentity},
 			CredentialSubject: credentialSubject{
@@ -108,11 +102,11 @@ func (s *Server) claims(rec serverRecord, badge badgeRecord) badgeClaims {
 // revokeBadge handles POST /v1/sdk/servers/badges/{jti}/revoke with an
 // optional {"reason"}. A badge of another organisation's server is 404.
 func (s *Server) revokeBadge(w http.ResponseWriter, r *http.Request) error {
-	jti, err := pathUUID(r, "jti")
+	jti, err := pathJTI(r)
 	if err != nil {
 		return err
 	}
-	var req registry.RevokeRequest
+	var req protocol.RevokeRequest
 	if err := decodeBody(w, r, &req, true); err != nil {
 		return err
 	}
@@ -124,30 +118,32 @@ func (s *Server) revokeBadge(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, registry.RevokeReply{JTI: badge.JTI, Revoked: true, RevokedAt: *badge.RevokedAt})
+	return ok(w, http.StatusOK, protocol.RevokeReply{JTI: badge.JTI, Revoked: true, RevokedAt: *badge.RevokedAt})
 }
 
-// cleanDomain lowercases and checks a badge request domain; empty is allowed
-// (renewals send {}).
+// cleanDomain trims and canonicalises a badge request domain
+// (protocol.CanonicalDomain); empty is allowed (renewals send {}).
 func cleanDomain(domain string) (string, error) {
-	domain = strings.ToLower(strings.TrimSpace(domain))
+	domain = strings.TrimSpace(domain)
 	if domain == "" {
 		return "", nil
 	}
-	if len(domain) > maxDomainLen || !domainPattern.MatchString(domain) {
-		return "", badRequest("domain %q is not a host name with an optional port, such as mcp.example.com or localhost:8080", clip(domain, 80))
+	canonical, err := protocol.CanonicalDomain(domain)
+	if err != nil {
+		return "", badRequest("domain %s", strings.TrimPrefix(err.Error(), "the domain "))
 	}
-	return domain, nil
+	return canonical, nil
 }
 
-// cleanReason checks a revocation reason; empty becomes "revoked".
+// cleanReason checks a revocation reason (protocol.CheckText); empty
+// becomes "revoked".
 func cleanReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return registry.ReasonRevoked, nil
+		return protocol.ReasonRevoked, nil
 	}
-	if !utf8.ValidString(reason) || strings.IndexFunc(reason, unicode.IsControl) >= 0 || utf8.RuneCountInString(reason) > maxReasonRunes {
-		return "", badRequest("reason must be printable text of at most %d characters", maxReasonRunes)
+	if err := protocol.CheckText(reason, "reason", protocol.MaxReasonRunes); err != nil {
+		return "", badRequest("%s", err.Error())
 	}
 	return reason, nil
 }

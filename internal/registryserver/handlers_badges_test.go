@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
 // verifiedBadge is a badge checked with go-jose against the served JWKS.
@@ -28,7 +29,7 @@ type verifiedBadge struct {
 func verifyBadge(t testing.TB, reg *registrytest.Registry, token string) verifiedBadge {
 	t.Helper()
 	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(mustGet(t, reg, registry.PathJWKS), &set); err != nil {
+	if err := json.Unmarshal(mustGet(t, reg, protocol.PathJWKS), &set); err != nil {
 		t.Fatalf("decoding the JWKS with go-jose: %v", err)
 	}
 	sig, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.EdDSA})
@@ -60,10 +61,10 @@ func TestIssueBadge(t *testing.T) {
 	}{
 		"empty body":                 {body: nil},
 		"empty object":               {body: map[string]string{}},
-		"domain":                     {body: registry.BadgeRequest{Domain: "mcp.example.com"}, wantDomain: "mcp.example.com"},
-		"domain with port":           {body: registry.BadgeRequest{Domain: "localhost:8080"}, wantDomain: "localhost:8080"},
+		"domain":                     {body: protocol.BadgeRequest{Domain: "mcp.example.com"}, wantDomain: "mcp.example.com"},
+		"domain with port":           {body: protocol.BadgeRequest{Domain: "localhost:8080"}, wantDomain: "localhost:8080"},
 		"renewal keeps domain":       {storedDomain: "kept.example.com", body: map[string]string{}, wantDomain: "kept.example.com"},
-		"new domain replaces stored": {storedDomain: "old.example.com", body: registry.BadgeRequest{Domain: "New.Example.com"}, wantDomain: "new.example.com"},
+		"new domain replaces stored": {storedDomain: "old.example.com", body: protocol.BadgeRequest{Domain: "New.Example.com"}, wantDomain: "new.example.com"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -71,7 +72,7 @@ func TestIssueBadge(t *testing.T) {
 			key := newKey(t)
 			srv := createServer(t, reg, reg.APIKey, key, "badged")
 			if tc.storedDomain != "" {
-				issueBadge(t, reg, srv.ID, registry.BadgeRequest{Domain: tc.storedDomain})
+				issueBadge(t, reg, srv.ID, protocol.BadgeRequest{Domain: tc.storedDomain})
 			}
 			before := time.Now().Unix()
 			got := issueBadge(t, reg, srv.ID, tc.body)
@@ -88,17 +89,17 @@ func TestIssueBadge(t *testing.T) {
 			}
 			checkClaims(t, reg, v.claims, got, srv, key, tc.wantDomain, before)
 
-			resp, raw := reg.Do(t, http.MethodGet, pathOf(registry.PathServer, srv.ID), nil)
+			resp, raw := reg.Do(t, http.MethodGet, pathOf(protocol.PathServer, srv.ID), nil)
 			wantStatus(t, resp, raw, http.StatusOK)
-			if stored := decodeData[registry.Server](t, raw).Domain; stored != tc.wantDomain {
+			if stored := decodeData[protocol.Server](t, raw).Domain; stored != tc.wantDomain {
 				t.Errorf("stored domain = %q, want %q", stored, tc.wantDomain)
 			}
 		})
 	}
 }
 
-// checkClaims checks the claims of PROTOCOL.md A4 and B6.2.
-func checkClaims(t *testing.T, reg *registrytest.Registry, c map[string]any, b registry.Badge, srv registry.Server, key testKey, wantDomain string, notBefore int64) {
+// checkClaims checks the claims every badge carries (docs/design/protocol.md).
+func checkClaims(t *testing.T, reg *registrytest.Registry, c map[string]any, b protocol.Badge, srv protocol.Server, key testKey, wantDomain string, notBefore int64) {
 	t.Helper()
 	u, _ := url.Parse(reg.URL)
 	if c["iss"] != u.Scheme+"://"+u.Host {
@@ -155,12 +156,12 @@ func TestIssueBadge_RotationRevokesOldBadge(t *testing.T) {
 	if v := verifyBadge(t, reg, fresh.Badge); v.claims["key"].(map[string]any)["x"] != base64.RawURLEncoding.EncodeToString(newer.pub) {
 		t.Errorf("new badge key claim is not the new key")
 	}
-	for _, path := range []string{registry.PathBadgeStatus, registry.PathServerBadgeStat} {
-		st := decode[registry.BadgeStatus](t, mustGet(t, reg, pathOf(path, old.JTI)))
-		if !st.Revoked || st.Reason != registry.ReasonKeyRotated || st.RevokedAt == nil || st.Sub != srv.DID {
+	for _, path := range []string{protocol.PathBadgeStatus, protocol.PathServerBadgeStat} {
+		st := decode[protocol.BadgeStatus](t, mustGet(t, reg, pathOf(path, old.JTI)))
+		if !st.Revoked || st.Reason != protocol.ReasonKeyRotated || st.RevokedAt == nil || st.Sub != srv.DID {
 			t.Errorf("%s for the old badge = %+v, want revoked, reason key_rotated", path, st)
 		}
-		st = decode[registry.BadgeStatus](t, mustGet(t, reg, pathOf(path, fresh.JTI)))
+		st = decode[protocol.BadgeStatus](t, mustGet(t, reg, pathOf(path, fresh.JTI)))
 		if st.Revoked {
 			t.Errorf("%s for the new badge = %+v, want not revoked", path, st)
 		}
@@ -184,9 +185,9 @@ func TestRevokeBadge(t *testing.T) {
 		body       any
 		wantReason string
 	}{
-		"no body":      {body: nil, wantReason: registry.ReasonRevoked},
-		"empty object": {body: map[string]string{}, wantReason: registry.ReasonRevoked},
-		"reason":       {body: registry.RevokeRequest{Reason: "compromised"}, wantReason: "compromised"},
+		"no body":      {body: nil, wantReason: protocol.ReasonRevoked},
+		"empty object": {body: map[string]string{}, wantReason: protocol.ReasonRevoked},
+		"reason":       {body: protocol.RevokeRequest{Reason: "compromised"}, wantReason: "compromised"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -194,9 +195,9 @@ func TestRevokeBadge(t *testing.T) {
 			srv := createServer(t, reg, reg.APIKey, newKey(t), "revoking")
 			badge := issueBadge(t, reg, srv.ID, nil)
 
-			resp, raw := reg.Do(t, http.MethodPost, pathOf(registry.PathBadgeRevoke, badge.JTI), tc.body)
+			resp, raw := reg.Do(t, http.MethodPost, pathOf(protocol.PathBadgeRevoke, badge.JTI), tc.body)
 			wantStatus(t, resp, raw, http.StatusOK)
-			reply := decodeData[registry.RevokeReply](t, raw)
+			reply := decodeData[protocol.RevokeReply](t, raw)
 			if reply.JTI != badge.JTI || !reply.Revoked || reply.RevokedAt.IsZero() {
 				t.Errorf("revoke reply = %+v", reply)
 			}
@@ -206,9 +207,9 @@ func TestRevokeBadge(t *testing.T) {
 			}
 
 			// Revoking again is idempotent: the first revocation stands.
-			resp, raw = reg.Do(t, http.MethodPost, pathOf(registry.PathBadgeRevoke, badge.JTI), registry.RevokeRequest{Reason: "again"})
+			resp, raw = reg.Do(t, http.MethodPost, pathOf(protocol.PathBadgeRevoke, badge.JTI), protocol.RevokeRequest{Reason: "again"})
 			wantStatus(t, resp, raw, http.StatusOK)
-			if again := decodeData[registry.RevokeReply](t, raw); !again.RevokedAt.Equal(reply.RevokedAt) {
+			if again := decodeData[protocol.RevokeReply](t, raw); !again.RevokedAt.Equal(reply.RevokedAt) {
 				t.Errorf("second revoke moved revokedAt: %v -> %v", reply.RevokedAt, again.RevokedAt)
 			}
 		})

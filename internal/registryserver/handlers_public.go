@@ -5,14 +5,13 @@ import (
 	"time"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
-	"github.com/google/uuid"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // uuidLength is the length of a canonical UUID, the form of every jti.
 const uuidLength = 36
 
-// DID document vocabulary (PROTOCOL.md B4.4).
+// DID document vocabulary (W3C DID Core, did:web).
 var didContext = []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/ed25519-2020/v1"}
 
 const (
@@ -27,7 +26,7 @@ func (s *Server) serverStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, registry.ServerStatus{
+	writeJSON(w, http.StatusOK, protocol.ServerStatus{
 		ID: rec.ID, DID: s.DID(rec.ID), Status: rec.Status, DisabledAt: rec.DisabledAt,
 	})
 	return nil
@@ -36,7 +35,7 @@ func (s *Server) serverStatus(w http.ResponseWriter, r *http.Request) error {
 // badgeStatus handles GET /v1/servers/badges/{jti}/status and
 // GET /v1/badges/{jti}/status (public, unwrapped; the same document).
 func (s *Server) badgeStatus(w http.ResponseWriter, r *http.Request) error {
-	jti, err := pathUUID(r, "jti")
+	jti, err := pathJTI(r)
 	if err != nil {
 		return err
 	}
@@ -44,7 +43,7 @@ func (s *Server) badgeStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, registry.BadgeStatus{
+	writeJSON(w, http.StatusOK, protocol.BadgeStatus{
 		JTI: b.JTI, Sub: b.Subject, Revoked: b.Revoked, Reason: b.Reason,
 		RevokedAt: b.RevokedAt, ExpiresAt: &b.ExpiresAt,
 	})
@@ -78,7 +77,7 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	reply := registry.RevocationList{Revocations: list, SyncedAt: s.now().UTC()}
+	reply := protocol.RevocationList{Revocations: list, SyncedAt: s.now().UTC()}
 	if next != nil {
 		reply.NextCursor = cursorEncoding.EncodeToString(next)
 	}
@@ -100,7 +99,7 @@ func decodeRevocationCursor(cursor string) ([]byte, error) {
 	if raw[0]&0x80 != 0 {
 		return nil, invalidCursor("its time is out of range")
 	}
-	if u, err := uuid.Parse(string(raw[8:])); err != nil || u.String() != string(raw[8:]) {
+	if protocol.CheckJTI(string(raw[8:])) != nil {
 		return nil, invalidCursor("it does not name a badge")
 	}
 	return raw, nil
@@ -115,10 +114,10 @@ func (s *Server) didDocument(w http.ResponseWriter, r *http.Request) error {
 	}
 	did := s.DID(rec.ID)
 	vm := did + didKeyFragment
-	writeJSONAs(w, http.StatusOK, didJSONContentType, registry.DIDDocument{
+	writeJSONAs(w, http.StatusOK, didJSONContentType, protocol.DIDDocument{
 		Context: didContext,
 		ID:      did,
-		VerificationMethod: []registry.VerificationMethod{{
+		VerificationMethod: []protocol.VerificationMethod{{
 			ID: vm, Type: verificationMethod, Controller: did,
 			PublicKeyMultibase: keys.Multibase(rec.PublicKey),
 		}},
@@ -136,7 +135,7 @@ func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) error {
 
 // health handles GET /health.
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, registry.Health{Status: "ok"})
+	writeJSON(w, http.StatusOK, protocol.Health{Status: "ok"})
 	return nil
 }
 
@@ -149,7 +148,7 @@ func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) error {
 // publicServer loads the server named by the {id} wildcard, whatever its
 // organisation.
 func (s *Server) publicServer(r *http.Request) (serverRecord, error) {
-	id, err := pathUUID(r, "id")
+	id, err := pathID(r)
 	if err != nil {
 		return serverRecord{}, err
 	}

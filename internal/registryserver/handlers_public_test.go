@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
@@ -19,8 +19,8 @@ func TestServerStatus(t *testing.T) {
 	t.Parallel()
 	reg := start(t)
 	srv := createServer(t, reg, reg.APIKey, newKey(t), "status")
-	got := decode[registry.ServerStatus](t, mustGet(t, reg, pathOf(registry.PathServerStatus, srv.ID)))
-	want := registry.ServerStatus{ID: srv.ID, DID: srv.DID, Status: registry.StatusActive}
+	got := decode[protocol.ServerStatus](t, mustGet(t, reg, pathOf(protocol.PathServerStatus, srv.ID)))
+	want := protocol.ServerStatus{ID: srv.ID, DID: srv.DID, Status: protocol.StatusActive}
 	if got != want {
 		t.Errorf("status = %+v, want %+v", got, want)
 	}
@@ -31,9 +31,9 @@ func TestBadgeStatus_BothPaths(t *testing.T) {
 	reg := start(t)
 	srv := createServer(t, reg, reg.APIKey, newKey(t), "status")
 	badge := issueBadge(t, reg, srv.ID, nil)
-	for _, path := range []string{registry.PathBadgeStatus, registry.PathServerBadgeStat} {
+	for _, path := range []string{protocol.PathBadgeStatus, protocol.PathServerBadgeStat} {
 		raw := mustGet(t, reg, pathOf(path, badge.JTI))
-		got := decode[registry.BadgeStatus](t, raw)
+		got := decode[protocol.BadgeStatus](t, raw)
 		if got.JTI != badge.JTI || got.Sub != srv.DID || got.Revoked || got.ExpiresAt == nil || !got.ExpiresAt.Equal(badge.ExpiresAt) {
 			t.Errorf("%s = %+v", path, got)
 		}
@@ -57,7 +57,7 @@ func TestRevocations(t *testing.T) {
 	for range 5 {
 		b := issueBadge(t, reg, srv.ID, nil)
 		advance(time.Minute)
-		resp, raw := reg.Do(t, http.MethodPost, pathOf(registry.PathBadgeRevoke, b.JTI), nil)
+		resp, raw := reg.Do(t, http.MethodPost, pathOf(protocol.PathBadgeRevoke, b.JTI), nil)
 		wantStatus(t, resp, raw, http.StatusOK)
 		jtis = append(jtis, b.JTI)
 	}
@@ -77,10 +77,10 @@ func TestRevocations(t *testing.T) {
 			var got []string
 			cursor := ""
 			for {
-				list := decode[registry.RevocationList](t, mustGet(t, reg, registry.PathRevocations+"?"+tc.query+"&cursor="+url.QueryEscape(cursor)))
+				list := decode[protocol.RevocationList](t, mustGet(t, reg, protocol.PathRevocations+"?"+tc.query+"&cursor="+url.QueryEscape(cursor)))
 				for _, r := range list.Revocations {
 					got = append(got, r.JTI)
-					if r.Reason != registry.ReasonRevoked || r.RevokedAt.IsZero() {
+					if r.Reason != protocol.ReasonRevoked || r.RevokedAt.IsZero() {
 						t.Errorf("entry %+v", r)
 					}
 				}
@@ -104,17 +104,17 @@ func TestDIDDocument(t *testing.T) {
 	reg := start(t)
 	key := newKey(t)
 	srv := createServer(t, reg, reg.APIKey, key, "did doc")
-	resp, raw := reg.DoWithKey(t, "", http.MethodGet, pathOf(registry.PathDIDDocument, srv.ID), nil)
+	resp, raw := reg.DoWithKey(t, "", http.MethodGet, pathOf(protocol.PathDIDDocument, srv.ID), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
 	if ct := resp.Header.Get("Content-Type"); ct != "application/did+json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	doc := decode[registry.DIDDocument](t, raw)
+	doc := decode[protocol.DIDDocument](t, raw)
 	vm := srv.DID + "#key-1"
-	want := registry.DIDDocument{
+	want := protocol.DIDDocument{
 		Context: []string{"https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/ed25519-2020/v1"},
 		ID:      srv.DID,
-		VerificationMethod: []registry.VerificationMethod{{
+		VerificationMethod: []protocol.VerificationMethod{{
 			ID: vm, Type: "Ed25519VerificationKey2020", Controller: srv.DID, PublicKeyMultibase: keys.Multibase(key.pub),
 		}},
 		Authentication:  []string{vm},
@@ -123,9 +123,9 @@ func TestDIDDocument(t *testing.T) {
 	if mustJSON(t, doc) != mustJSON(t, want) {
 		t.Errorf("document = %s\nwant %s", mustJSON(t, doc), mustJSON(t, want))
 	}
-	// The did:web maps back to this very URL (PROTOCOL.md B4.4).
+	// The did:web maps back to this very URL.
 	host, _ := url.PathUnescape(strings.Split(srv.DID, ":")[2])
-	if got := "http://" + host + "/servers/" + srv.ID + "/did.json"; got != reg.URL+pathOf(registry.PathDIDDocument, srv.ID) {
+	if got := "http://" + host + "/servers/" + srv.ID + "/did.json"; got != reg.URL+pathOf(protocol.PathDIDDocument, srv.ID) {
 		t.Errorf("did:web resolves to %s", got)
 	}
 }
@@ -133,7 +133,9 @@ func TestDIDDocument(t *testing.T) {
 func TestJWKSAndHealth(t *testing.T) {
 	t.Parallel()
 	reg := start(t)
-	jwks := decode[registry.JWKS](t, mustGet(t, reg, registry.PathJWKS))
+	// The members as served, not as a JOSE library reads them.
+	type jwk struct{ Kty, Crv, Alg, Use, Kid, X string }
+	jwks := decode[struct{ Keys []jwk }](t, mustGet(t, reg, protocol.PathJWKS))
 	if len(jwks.Keys) != 1 {
 		t.Fatalf("keys = %+v", jwks.Keys)
 	}
@@ -141,7 +143,7 @@ func TestJWKSAndHealth(t *testing.T) {
 	if k.Kty != "OKP" || k.Crv != "Ed25519" || k.Alg != "EdDSA" || k.Use != "sig" || !strings.HasPrefix(k.Kid, "capiscio-ca-") || len(k.X) != 43 {
 		t.Errorf("jwk = %+v", k)
 	}
-	if got := decode[registry.Health](t, mustGet(t, reg, registry.PathHealth)); got.Status != "ok" {
+	if got := decode[protocol.Health](t, mustGet(t, reg, protocol.PathHealth)); got.Status != "ok" {
 		t.Errorf("health = %+v", got)
 	}
 }
@@ -198,7 +200,7 @@ func TestStats_Access(t *testing.T) {
 				decode[registryserver.Stats](t, raw)
 				return
 			}
-			checkErrorReply(t, resp, raw, errorCase{status: tc.wantStatus, code: registry.CodeUnauthorized, message: registry.HeaderAPIKey})
+			checkErrorReply(t, resp, raw, errorCase{status: tc.wantStatus, code: protocol.CodeUnauthorized, message: protocol.HeaderAPIKey})
 		})
 	}
 }

@@ -11,21 +11,19 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
-	"github.com/google/uuid"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Limits of the server routes.
 const (
 	defaultPageSize   = 100
 	maxPageSize       = 1000
-	maxNameRunes      = 200
 	maxIdempotencyKey = 255
-	defaultTrustLevel = "1" // Registered (PROTOCOL.md A9)
+	defaultTrustLevel = "1" // "Registered": the API key vouches for the key
 	defaultNamePrefix = "MCP Server "
 )
 
@@ -33,7 +31,7 @@ const (
 // an Idempotency-Key already used for the same body, 200 with the server that
 // request created.
 func (s *Server) createServer(w http.ResponseWriter, r *http.Request) error {
-	var req registry.CreateServerRequest
+	var req protocol.CreateServerRequest
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
@@ -57,7 +55,7 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", strings.Replace(registry.PathServer, "{id}", rec.ID, 1))
+	w.Header().Set("Location", strings.Replace(protocol.PathServer, "{id}", rec.ID, 1))
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 		return ok(w, http.StatusOK, s.toWire(rec))
@@ -74,7 +72,7 @@ func (s *Server) newServerRecord(org, name string, key publicKey) serverRecord {
 	return serverRecord{
 		ID: id, Org: org, Name: name,
 		PublicKey: key.raw, PublicKeyPEM: key.pem, DIDKey: key.didKey,
-		Status: registry.StatusActive, TrustLevel: defaultTrustLevel,
+		Status: protocol.StatusActive, TrustLevel: defaultTrustLevel,
 		CreatedAt: now, UpdatedAt: now, KeyUpdatedAt: now,
 	}
 }
@@ -98,17 +96,17 @@ func (s *Server) listServers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := make([]registry.Server, 0, len(recs))
+	page := make([]protocol.Server, 0, len(recs))
 	for _, rec := range recs {
 		page = append(page, s.toWire(rec))
 	}
-	writeJSON(w, http.StatusOK, registry.Envelope[[]registry.Server]{Success: true, Data: page, NextCursor: encodeSeqCursor(next)})
+	writeJSON(w, http.StatusOK, protocol.Envelope[[]protocol.Server]{Success: true, Data: page, NextCursor: encodeSeqCursor(next)})
 	return nil
 }
 
 // getServer handles GET /v1/sdk/servers/{id}.
 func (s *Server) getServer(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathUUID(r, "id")
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -119,15 +117,15 @@ func (s *Server) getServer(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, http.StatusOK, s.toWire(rec))
 }
 
-// registerKey handles PUT /v1/sdk/servers/{id} (PROTOCOL.md A3): the same key
+// registerKey handles PUT /v1/sdk/servers/{id}: the same key
 // is an idempotent success, a new key replaces the old one and revokes its
 // badges. An unknown id is 404; PUT never creates.
 func (s *Server) registerKey(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathUUID(r, "id")
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	var req registry.RegisterKeyRequest
+	var req protocol.RegisterKeyRequest
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
@@ -149,7 +147,7 @@ func (s *Server) registerKey(w http.ResponseWriter, r *http.Request) error {
 // deleteServer handles DELETE /v1/sdk/servers/{id}: 200 with the deleted
 // server; its outstanding badges are revoked with reason server_deleted.
 func (s *Server) deleteServer(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathUUID(r, "id")
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -162,16 +160,16 @@ func (s *Server) deleteServer(w http.ResponseWriter, r *http.Request) error {
 
 // disableServer handles POST /v1/sdk/servers/{id}/disable.
 func (s *Server) disableServer(w http.ResponseWriter, r *http.Request) error {
-	return s.setStatus(w, r, registry.StatusDisabled)
+	return s.setStatus(w, r, protocol.StatusDisabled)
 }
 
 // enableServer handles POST /v1/sdk/servers/{id}/enable.
 func (s *Server) enableServer(w http.ResponseWriter, r *http.Request) error {
-	return s.setStatus(w, r, registry.StatusActive)
+	return s.setStatus(w, r, protocol.StatusActive)
 }
 
 func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, status string) error {
-	id, err := pathUUID(r, "id")
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -184,13 +182,13 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, status string
 
 // discover handles S3 and S7 (POST .../discover): not supported here.
 func (s *Server) discover(http.ResponseWriter, *http.Request) error {
-	return errorf(http.StatusNotFound, registry.CodeNotFound,
-		"server discovery (POST .../discover) is not supported by the local registry; its semantics are undocumented (PROTOCOL.md B1.1)")
+	return errorf(http.StatusNotFound, protocol.CodeNotFound,
+		"server discovery (POST .../discover) is not supported by the local registry; its semantics are undocumented")
 }
 
-// toWire is the server object of PROTOCOL.md A7.
-func (s *Server) toWire(rec serverRecord) registry.Server {
-	return registry.Server{
+// toWire is the server object as the wire type protocol.Server defines it.
+func (s *Server) toWire(rec serverRecord) protocol.Server {
+	return protocol.Server{
 		ID:           rec.ID,
 		Name:         rec.Name,
 		DID:          s.DID(rec.ID),
@@ -212,37 +210,34 @@ func (s *Server) toWire(rec serverRecord) registry.Server {
 // did:key. The PEM is stored re-encoded, so every reply shows one spelling.
 func parseIdentity(did, pemInput string) (publicKey, error) {
 	if strings.TrimSpace(pemInput) == "" {
-		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidPublicKey,
+		return publicKey{}, errorf(http.StatusBadRequest, protocol.CodeInvalidPublicKey,
 			"publicKey is required: an Ed25519 public key as an SPKI PEM (-----BEGIN PUBLIC KEY-----)")
 	}
 	pub, err := keys.ParsePublicPEM(pemInput)
 	if err != nil {
-		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidPublicKey, "publicKey: %v", err)
+		return publicKey{}, errorf(http.StatusBadRequest, protocol.CodeInvalidPublicKey, "publicKey: %v", err)
 	}
 	pemText, err := keys.EncodePublicPEM(pub)
 	if err != nil {
-		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidPublicKey, "publicKey: %v", err)
+		return publicKey{}, errorf(http.StatusBadRequest, protocol.CodeInvalidPublicKey, "publicKey: %v", err)
 	}
 	want := keys.DIDKey(pub)
 	switch did {
 	case want:
 		return publicKey{raw: pub, pem: pemText, didKey: want}, nil
 	case "":
-		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidDID, "did is required: send the did:key of publicKey (%s)", want)
+		return publicKey{}, errorf(http.StatusBadRequest, protocol.CodeInvalidDID, "did is required: send the did:key of publicKey (%s)", want)
 	default:
-		return publicKey{}, errorf(http.StatusBadRequest, registry.CodeInvalidDID, "did %q is not the did:key of publicKey; expected %s", clip(did, 120), want)
+		return publicKey{}, errorf(http.StatusBadRequest, protocol.CodeInvalidDID, "did %q is not the did:key of publicKey; expected %s", clip(did, 120), want)
 	}
 }
 
-// cleanName trims name and checks it is printable text of at most 200
-// characters. Empty stays empty (the caller picks the default).
+// cleanName trims name and checks it (protocol.CheckText). Empty stays
+// empty (the caller picks the default).
 func cleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", badRequest("name must be printable UTF-8 text without control characters")
-	}
-	if utf8.RuneCountInString(name) > maxNameRunes {
-		return "", badRequest("name is longer than %d characters", maxNameRunes)
+	if err := protocol.CheckText(name, "name", protocol.MaxNameRunes); err != nil {
+		return "", badRequest("%s", err.Error())
 	}
 	return name, nil
 }
@@ -250,26 +245,37 @@ func cleanName(name string) (string, error) {
 // idempotencyKey returns the Idempotency-Key header: empty, or 1-255
 // printable ASCII characters.
 func idempotencyKey(r *http.Request) (string, error) {
-	key := r.Header.Get(registry.HeaderIdempotencyKey)
+	key := r.Header.Get(protocol.HeaderIdempotencyKey)
 	if len(key) > maxIdempotencyKey || strings.IndexFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) >= 0 {
-		return "", badRequest("the %s header must be 1-%d printable ASCII characters", registry.HeaderIdempotencyKey, maxIdempotencyKey)
+		return "", badRequest("the %s header must be 1-%d printable ASCII characters", protocol.HeaderIdempotencyKey, maxIdempotencyKey)
 	}
 	return key, nil
 }
 
 // hashBody fingerprints a create request for the idempotency check. The
 // decoded fields are hashed, so JSON whitespace and field order do not matter.
-func hashBody(req registry.CreateServerRequest) string {
+func hashBody(req protocol.CreateServerRequest) string {
 	raw, _ := json.Marshal(req) // three strings always marshal
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])
 }
 
-// pathUUID returns the path wildcard name if it is a canonical (lowercase,
-// hyphenated) UUID. Anything else cannot name a record: errNotFound.
-func pathUUID(r *http.Request, name string) (string, error) {
-	v := r.PathValue(name)
-	if u, err := uuid.Parse(v); err != nil || u.String() != v {
+// pathID returns the {id} path wildcard if it is a server id as the registry
+// assigns them (protocol.CheckServerID). Anything else cannot name a record:
+// errNotFound.
+func pathID(r *http.Request) (string, error) {
+	v := r.PathValue("id")
+	if protocol.CheckServerID(v) != nil {
+		return "", errNotFound
+	}
+	return v, nil
+}
+
+// pathJTI returns the {jti} path wildcard if it is a badge id
+// (protocol.CheckJTI); anything else: errNotFound.
+func pathJTI(r *http.Request) (string, error) {
+	v := r.PathValue("jti")
+	if protocol.CheckJTI(v) != nil {
 		return "", errNotFound
 	}
 	return v, nil

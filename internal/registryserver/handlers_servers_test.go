@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/google/uuid"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 func TestCreateServer(t *testing.T) {
@@ -27,9 +28,9 @@ func TestCreateServer(t *testing.T) {
 			t.Parallel()
 			key := newKey(t)
 			before := time.Now().Add(-time.Second)
-			resp, raw := reg.Do(t, http.MethodPost, registry.PathServers, key.createBody(tc.name))
+			resp, raw := reg.Do(t, http.MethodPost, protocol.PathServers, key.createBody(tc.name))
 			wantStatus(t, resp, raw, http.StatusCreated)
-			got := decodeData[registry.Server](t, raw)
+			got := decodeData[protocol.Server](t, raw)
 
 			if _, err := uuid.Parse(got.ID); err != nil {
 				t.Errorf("id %q is not a UUID", got.ID)
@@ -44,13 +45,13 @@ func TestCreateServer(t *testing.T) {
 			if got.DIDKey != key.did || got.PublicKey != key.pem {
 				t.Errorf("didKey/publicKey = %q/%q, want the registered key", got.DIDKey, got.PublicKey)
 			}
-			if got.Status != registry.StatusActive || got.TrustLevel != "1" || got.Domain != "" {
+			if got.Status != protocol.StatusActive || got.TrustLevel != "1" || got.Domain != "" {
 				t.Errorf("status/trustLevel/domain = %q/%q/%q, want active/1/empty", got.Status, got.TrustLevel, got.Domain)
 			}
 			if got.CreatedAt.Before(before) || !got.UpdatedAt.Equal(got.CreatedAt) || !got.KeyUpdatedAt.Equal(got.CreatedAt) {
 				t.Errorf("timestamps created/updated/keyUpdated = %v/%v/%v", got.CreatedAt, got.UpdatedAt, got.KeyUpdatedAt)
 			}
-			if loc := resp.Header.Get("Location"); loc != pathOf(registry.PathServer, got.ID) {
+			if loc := resp.Header.Get("Location"); loc != pathOf(protocol.PathServer, got.ID) {
 				t.Errorf("Location = %q", loc)
 			}
 		})
@@ -63,17 +64,17 @@ func TestCreateServer_Idempotency(t *testing.T) {
 	key, other := newKey(t), newKey(t)
 	post := func(t *testing.T, apiKey, idem string, body any) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, reg.URL+registry.PathServers, strings.NewReader(mustJSON(t, body)))
+		req, err := http.NewRequest(http.MethodPost, reg.URL+protocol.PathServers, strings.NewReader(mustJSON(t, body)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set(registry.HeaderAPIKey, apiKey)
-		req.Header.Set(registry.HeaderIdempotencyKey, idem)
+		req.Header.Set(protocol.HeaderAPIKey, apiKey)
+		req.Header.Set(protocol.HeaderIdempotencyKey, idem)
 		return send(t, reg.HTTP.Client(), req)
 	}
 	first, raw := post(t, reg.APIKey, "create-1", key.createBody("a"))
 	wantStatus(t, first, raw, http.StatusCreated)
-	created := decodeData[registry.Server](t, raw)
+	created := decodeData[protocol.Server](t, raw)
 
 	cases := map[string]struct {
 		apiKey     string
@@ -84,12 +85,12 @@ func TestCreateServer_Idempotency(t *testing.T) {
 		wantCode   string
 	}{
 		"same key same body replays":      {apiKey: reg.APIKey, idem: "create-1", body: key.createBody("a"), wantStatus: http.StatusOK, wantSameID: true},
-		"same key other body conflicts":   {apiKey: reg.APIKey, idem: "create-1", body: other.createBody("a"), wantStatus: http.StatusConflict, wantCode: registry.CodeConflict},
-		"same key other name conflicts":   {apiKey: reg.APIKey, idem: "create-1", body: key.createBody("b"), wantStatus: http.StatusConflict, wantCode: registry.CodeConflict},
+		"same key other body conflicts":   {apiKey: reg.APIKey, idem: "create-1", body: other.createBody("a"), wantStatus: http.StatusConflict, wantCode: protocol.CodeConflict},
+		"same key other name conflicts":   {apiKey: reg.APIKey, idem: "create-1", body: key.createBody("b"), wantStatus: http.StatusConflict, wantCode: protocol.CodeConflict},
 		"new key creates another":         {apiKey: reg.APIKey, idem: "create-2", body: key.createBody("a"), wantStatus: http.StatusCreated},
 		"other org same key is separate":  {apiKey: reg.SecondOrgKey(t), idem: "create-1", body: key.createBody("a"), wantStatus: http.StatusCreated},
-		"oversized key is rejected":       {apiKey: reg.APIKey, idem: strings.Repeat("k", 256), body: key.createBody("a"), wantStatus: http.StatusBadRequest, wantCode: registry.CodeBadRequest},
-		"control characters are rejected": {apiKey: reg.APIKey, idem: "a\tb", body: key.createBody("a"), wantStatus: http.StatusBadRequest, wantCode: registry.CodeBadRequest},
+		"oversized key is rejected":       {apiKey: reg.APIKey, idem: strings.Repeat("k", 256), body: key.createBody("a"), wantStatus: http.StatusBadRequest, wantCode: protocol.CodeBadRequest},
+		"control characters are rejected": {apiKey: reg.APIKey, idem: "a\tb", body: key.createBody("a"), wantStatus: http.StatusBadRequest, wantCode: protocol.CodeBadRequest},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -97,12 +98,12 @@ func TestCreateServer_Idempotency(t *testing.T) {
 			resp, raw := post(t, tc.apiKey, tc.idem, tc.body)
 			wantStatus(t, resp, raw, tc.wantStatus)
 			if tc.wantCode != "" {
-				if got := decode[registry.ErrorBody](t, raw); got.Error != tc.wantCode || got.Success {
+				if got := decode[protocol.ErrorBody](t, raw); got.Error != tc.wantCode || got.Success {
 					t.Errorf("error = %+v, want code %q", got, tc.wantCode)
 				}
 				return
 			}
-			got := decodeData[registry.Server](t, raw)
+			got := decodeData[protocol.Server](t, raw)
 			if (got.ID == created.ID) != tc.wantSameID {
 				t.Errorf("id %s vs first %s, want same = %v", got.ID, created.ID, tc.wantSameID)
 			}
@@ -118,15 +119,15 @@ func TestCreateServer_IdempotencyAfterDelete(t *testing.T) {
 	reg := start(t)
 	key := newKey(t)
 	req := func() *http.Request {
-		r, _ := http.NewRequest(http.MethodPost, reg.URL+registry.PathServers, strings.NewReader(mustJSON(t, key.createBody("x"))))
-		r.Header.Set(registry.HeaderAPIKey, reg.APIKey)
-		r.Header.Set(registry.HeaderIdempotencyKey, "gone")
+		r, _ := http.NewRequest(http.MethodPost, reg.URL+protocol.PathServers, strings.NewReader(mustJSON(t, key.createBody("x"))))
+		r.Header.Set(protocol.HeaderAPIKey, reg.APIKey)
+		r.Header.Set(protocol.HeaderIdempotencyKey, "gone")
 		return r
 	}
 	resp, raw := send(t, reg.HTTP.Client(), req())
 	wantStatus(t, resp, raw, http.StatusCreated)
-	id := decodeData[registry.Server](t, raw).ID
-	resp, raw = reg.Do(t, http.MethodDelete, pathOf(registry.PathServer, id), nil)
+	id := decodeData[protocol.Server](t, raw).ID
+	resp, raw = reg.Do(t, http.MethodDelete, pathOf(protocol.PathServer, id), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
 
 	resp, raw = send(t, reg.HTTP.Client(), req())
@@ -160,10 +161,10 @@ func TestListServers_Paging(t *testing.T) {
 			var pages []int
 			cursor := ""
 			for {
-				path := registry.PathServers + "?limit=" + tc.limit + "&cursor=" + cursor
+				path := protocol.PathServers + "?limit=" + tc.limit + "&cursor=" + cursor
 				resp, raw := reg.Do(t, http.MethodGet, path, nil)
 				wantStatus(t, resp, raw, http.StatusOK)
-				env := decode[registry.Envelope[[]registry.Server]](t, raw)
+				env := decode[protocol.Envelope[[]protocol.Server]](t, raw)
 				pages = append(pages, len(env.Data))
 				for _, s := range env.Data {
 					got = append(got, s.ID)
@@ -186,7 +187,7 @@ func TestListServers_Paging(t *testing.T) {
 func TestListServers_EmptyIsArray(t *testing.T) {
 	t.Parallel()
 	reg := start(t)
-	resp, raw := reg.Do(t, http.MethodGet, registry.PathServers, nil)
+	resp, raw := reg.Do(t, http.MethodGet, protocol.PathServers, nil)
 	wantStatus(t, resp, raw, http.StatusOK)
 	if !strings.Contains(string(raw), `"data":[]`) {
 		t.Errorf("body %s, want data: []", raw)
@@ -197,9 +198,9 @@ func TestGetServer(t *testing.T) {
 	t.Parallel()
 	reg := start(t)
 	created := createServer(t, reg, reg.APIKey, newKey(t), "get me")
-	resp, raw := reg.Do(t, http.MethodGet, pathOf(registry.PathServer, created.ID), nil)
+	resp, raw := reg.Do(t, http.MethodGet, pathOf(protocol.PathServer, created.ID), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	if got := decodeData[registry.Server](t, raw); got != created {
+	if got := decodeData[protocol.Server](t, raw); got != created {
 		t.Errorf("GET = %+v, want %+v", got, created)
 	}
 }
@@ -234,9 +235,9 @@ func TestRegisterKey(t *testing.T) {
 			time.Sleep(2 * time.Millisecond) // let timestamps move
 			body := key.registerBody()
 			body.Name = tc.name
-			resp, raw := reg.Do(t, http.MethodPut, pathOf(registry.PathServer, created.ID), body)
+			resp, raw := reg.Do(t, http.MethodPut, pathOf(protocol.PathServer, created.ID), body)
 			wantStatus(t, resp, raw, http.StatusOK)
-			got := decodeData[registry.Server](t, raw)
+			got := decodeData[protocol.Server](t, raw)
 
 			if got.ID != created.ID || got.DID != created.DID || !got.CreatedAt.Equal(created.CreatedAt) {
 				t.Errorf("identity changed: %+v -> %+v", created, got)
@@ -257,8 +258,8 @@ func TestRegisterKey(t *testing.T) {
 			if status.Revoked != tc.wantRevoked {
 				t.Errorf("old badge revoked = %v, want %v", status.Revoked, tc.wantRevoked)
 			}
-			if tc.wantRevoked && status.Reason != registry.ReasonKeyRotated {
-				t.Errorf("old badge reason = %q, want %q", status.Reason, registry.ReasonKeyRotated)
+			if tc.wantRevoked && status.Reason != protocol.ReasonKeyRotated {
+				t.Errorf("old badge reason = %q, want %q", status.Reason, protocol.ReasonKeyRotated)
 			}
 		})
 	}
@@ -270,9 +271,9 @@ func TestRegisterKey_DIDDocumentListsOnlyNewKey(t *testing.T) {
 	created := createServer(t, reg, reg.APIKey, newKey(t), "rotating")
 	next := newKey(t)
 	rotate(t, reg, created.ID, next)
-	resp, raw := reg.DoWithKey(t, "", http.MethodGet, pathOf(registry.PathDIDDocument, created.ID), nil)
+	resp, raw := reg.DoWithKey(t, "", http.MethodGet, pathOf(protocol.PathDIDDocument, created.ID), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	doc := decode[registry.DIDDocument](t, raw)
+	doc := decode[protocol.DIDDocument](t, raw)
 	if len(doc.VerificationMethod) != 1 || "did:key:"+doc.VerificationMethod[0].PublicKeyMultibase != next.did {
 		t.Errorf("verificationMethod = %+v, want only the new key %s", doc.VerificationMethod, next.did)
 	}
@@ -284,25 +285,25 @@ func TestDeleteServer(t *testing.T) {
 	created := createServer(t, reg, reg.APIKey, newKey(t), "doomed")
 	badge := issueBadge(t, reg, created.ID, nil)
 
-	resp, raw := reg.Do(t, http.MethodDelete, pathOf(registry.PathServer, created.ID), nil)
+	resp, raw := reg.Do(t, http.MethodDelete, pathOf(protocol.PathServer, created.ID), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	if got := decodeData[registry.Server](t, raw); got.ID != created.ID {
+	if got := decodeData[protocol.Server](t, raw); got.ID != created.ID {
 		t.Errorf("deleted server id = %q, want %q", got.ID, created.ID)
 	}
 	for _, path := range []string{
-		pathOf(registry.PathServer, created.ID),
-		pathOf(registry.PathServerStatus, created.ID),
-		pathOf(registry.PathDIDDocument, created.ID),
+		pathOf(protocol.PathServer, created.ID),
+		pathOf(protocol.PathServerStatus, created.ID),
+		pathOf(protocol.PathDIDDocument, created.ID),
 	} {
 		resp, raw := reg.Do(t, http.MethodGet, path, nil)
 		wantStatus(t, resp, raw, http.StatusNotFound)
 	}
-	resp, raw = reg.Do(t, http.MethodDelete, pathOf(registry.PathServer, created.ID), nil)
+	resp, raw = reg.Do(t, http.MethodDelete, pathOf(protocol.PathServer, created.ID), nil)
 	wantStatus(t, resp, raw, http.StatusNotFound)
 
 	status := badgeStatus(t, reg, badge.JTI)
-	if !status.Revoked || status.Reason != registry.ReasonServerDeleted {
-		t.Errorf("badge status after delete = %+v, want revoked with reason %q", status, registry.ReasonServerDeleted)
+	if !status.Revoked || status.Reason != protocol.ReasonServerDeleted {
+		t.Errorf("badge status after delete = %+v, want revoked with reason %q", status, protocol.ReasonServerDeleted)
 	}
 }
 
@@ -311,28 +312,28 @@ func TestDisableEnable(t *testing.T) {
 	reg := start(t)
 	created := createServer(t, reg, reg.APIKey, newKey(t), "toggle")
 
-	resp, raw := reg.Do(t, http.MethodPost, pathOf(registry.PathServerDisable, created.ID), nil)
+	resp, raw := reg.Do(t, http.MethodPost, pathOf(protocol.PathServerDisable, created.ID), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	if got := decodeData[registry.Server](t, raw); got.Status != registry.StatusDisabled {
+	if got := decodeData[protocol.Server](t, raw); got.Status != protocol.StatusDisabled {
 		t.Errorf("status after disable = %q", got.Status)
 	}
-	status := decode[registry.ServerStatus](t, mustGet(t, reg, pathOf(registry.PathServerStatus, created.ID)))
-	if status.Status != registry.StatusDisabled || status.DisabledAt == nil {
+	status := decode[protocol.ServerStatus](t, mustGet(t, reg, pathOf(protocol.PathServerStatus, created.ID)))
+	if status.Status != protocol.StatusDisabled || status.DisabledAt == nil {
 		t.Errorf("public status = %+v, want disabled with disabledAt", status)
 	}
-	resp, raw = reg.Do(t, http.MethodPost, pathOf(registry.PathServerBadge, created.ID), nil)
+	resp, raw = reg.Do(t, http.MethodPost, pathOf(protocol.PathServerBadge, created.ID), nil)
 	wantStatus(t, resp, raw, http.StatusForbidden)
-	if got := decode[registry.ErrorBody](t, raw); got.Error != registry.CodeServerDisabled {
-		t.Errorf("badge on a disabled server: error %q, want %q", got.Error, registry.CodeServerDisabled)
+	if got := decode[protocol.ErrorBody](t, raw); got.Error != protocol.CodeServerDisabled {
+		t.Errorf("badge on a disabled server: error %q, want %q", got.Error, protocol.CodeServerDisabled)
 	}
 
-	resp, raw = reg.Do(t, http.MethodPost, pathOf(registry.PathServerEnable, created.ID), nil)
+	resp, raw = reg.Do(t, http.MethodPost, pathOf(protocol.PathServerEnable, created.ID), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	if got := decodeData[registry.Server](t, raw); got.Status != registry.StatusActive {
+	if got := decodeData[protocol.Server](t, raw); got.Status != protocol.StatusActive {
 		t.Errorf("status after enable = %q", got.Status)
 	}
-	status = decode[registry.ServerStatus](t, mustGet(t, reg, pathOf(registry.PathServerStatus, created.ID)))
-	if status.Status != registry.StatusActive || status.DisabledAt != nil {
+	status = decode[protocol.ServerStatus](t, mustGet(t, reg, pathOf(protocol.PathServerStatus, created.ID)))
+	if status.Status != protocol.StatusActive || status.DisabledAt != nil {
 		t.Errorf("public status = %+v, want active", status)
 	}
 	issueBadge(t, reg, created.ID, nil)

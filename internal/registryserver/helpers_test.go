@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -81,44 +81,44 @@ func newKey(t testing.TB) testKey {
 	return testKey{priv: m.Private, pub: m.Key, pem: m.PEM, did: m.DIDKey}
 }
 
-func (k testKey) createBody(name string) registry.CreateServerRequest {
-	return registry.CreateServerRequest{Name: name, DID: k.did, PublicKey: k.pem}
+func (k testKey) createBody(name string) protocol.CreateServerRequest {
+	return protocol.CreateServerRequest{Name: name, DID: k.did, PublicKey: k.pem}
 }
 
-func (k testKey) registerBody() registry.RegisterKeyRequest {
-	return registry.RegisterKeyRequest{DID: k.did, PublicKey: k.pem}
+func (k testKey) registerBody() protocol.RegisterKeyRequest {
+	return protocol.RegisterKeyRequest{DID: k.did, PublicKey: k.pem}
 }
 
 // createServer creates a server with key for the key's organisation.
-func createServer(t testing.TB, reg *registrytest.Registry, apiKey string, key testKey, name string) registry.Server {
+func createServer(t testing.TB, reg *registrytest.Registry, apiKey string, key testKey, name string) protocol.Server {
 	t.Helper()
-	resp, body := reg.DoWithKey(t, apiKey, http.MethodPost, registry.PathServers, key.createBody(name))
+	resp, body := reg.DoWithKey(t, apiKey, http.MethodPost, protocol.PathServers, key.createBody(name))
 	wantStatus(t, resp, body, http.StatusCreated)
-	return decodeData[registry.Server](t, body)
+	return decodeData[protocol.Server](t, body)
 }
 
 // issueBadge issues a badge for server id with the dev key.
-func issueBadge(t testing.TB, reg *registrytest.Registry, id string, body any) registry.Badge {
+func issueBadge(t testing.TB, reg *registrytest.Registry, id string, body any) protocol.Badge {
 	t.Helper()
-	resp, raw := reg.Do(t, http.MethodPost, pathOf(registry.PathServerBadge, id), body)
+	resp, raw := reg.Do(t, http.MethodPost, pathOf(protocol.PathServerBadge, id), body)
 	wantStatus(t, resp, raw, http.StatusCreated)
-	return decodeData[registry.Badge](t, raw)
+	return decodeData[protocol.Badge](t, raw)
 }
 
 // rotate registers key for server id and returns the updated server.
-func rotate(t testing.TB, reg *registrytest.Registry, id string, key testKey) registry.Server {
+func rotate(t testing.TB, reg *registrytest.Registry, id string, key testKey) protocol.Server {
 	t.Helper()
-	resp, raw := reg.Do(t, http.MethodPut, pathOf(registry.PathServer, id), key.registerBody())
+	resp, raw := reg.Do(t, http.MethodPut, pathOf(protocol.PathServer, id), key.registerBody())
 	wantStatus(t, resp, raw, http.StatusOK)
-	return decodeData[registry.Server](t, raw)
+	return decodeData[protocol.Server](t, raw)
 }
 
 // badgeStatus reads the public status of a badge.
-func badgeStatus(t testing.TB, reg *registrytest.Registry, jti string) registry.BadgeStatus {
+func badgeStatus(t testing.TB, reg *registrytest.Registry, jti string) protocol.BadgeStatus {
 	t.Helper()
-	resp, raw := reg.DoWithKey(t, "", http.MethodGet, pathOf(registry.PathBadgeStatus, jti), nil)
+	resp, raw := reg.DoWithKey(t, "", http.MethodGet, pathOf(protocol.PathBadgeStatus, jti), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	return decode[registry.BadgeStatus](t, raw)
+	return decode[protocol.BadgeStatus](t, raw)
 }
 
 // pathOf fills the {id} or {jti} placeholder of a route path.
@@ -145,7 +145,7 @@ func decode[T any](t testing.TB, raw []byte) T {
 
 func decodeData[T any](t testing.TB, raw []byte) T {
 	t.Helper()
-	env := decode[registry.Envelope[T]](t, raw)
+	env := decode[protocol.Envelope[T]](t, raw)
 	if !env.Success {
 		t.Fatalf("success is false in %s", raw)
 	}

@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/did"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 func TestRecoverPanics(t *testing.T) {
@@ -25,11 +28,11 @@ func TestRecoverPanics(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
 
-	var body registry.ErrorBody
+	var body protocol.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatal(err)
 	}
-	if rec.Code != http.StatusInternalServerError || body.Error != registry.CodeInternal || body.Success {
+	if rec.Code != http.StatusInternalServerError || body.Error != protocol.CodeInternal || body.Success {
 		t.Errorf("reply %d %s, want 500 internal_error", rec.Code, rec.Body)
 	}
 	if got := s.Stats().Panics; got != 1 {
@@ -97,27 +100,48 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-func TestDIDWebPrefix(t *testing.T) {
+// TestServerDIDs feeds the DIDs this registry assigns to the parser the
+// provider and the client use (did.ParseServerDID): every one reads back to
+// the public URL's host and the record's id, and a did:web resolver finds its
+// document at the route this registry serves it on.
+func TestServerDIDs(t *testing.T) {
 	t.Parallel()
+	const id = "550e8400-e29b-41d4-a716-446655440000"
 	cases := map[string]struct {
-		publicURL string
-		want      string
+		publicURL, wantDID, wantDocument string
 	}{
-		"port":         {publicURL: "http://localhost:8080", want: "did:web:localhost%3A8080:servers:"},
-		"no port":      {publicURL: "https://registry.example.com", want: "did:web:registry.example.com:servers:"},
-		"path prefix":  {publicURL: "https://example.com/capiscio/", want: "did:web:example.com:capiscio:servers:"},
-		"loopback any": {publicURL: "http://127.0.0.1:41234", want: "did:web:127.0.0.1%3A41234:servers:"},
+		"port":         {"http://localhost:8080", "did:web:localhost%3A8080:servers:" + id, "http://localhost:8080/servers/" + id + "/did.json"},
+		"no port":      {"https://registry.example.com", "did:web:registry.example.com:servers:" + id, "https://registry.example.com/servers/" + id + "/did.json"},
+		"loopback any": {"http://127.0.0.1:41234/", "did:web:127.0.0.1%3A41234:servers:" + id, "http://127.0.0.1:41234/servers/" + id + "/did.json"},
+		"ipv6":         {"http://[::1]:8080", "did:web:%5B%3A%3A1%5D%3A8080:servers:" + id, "https://[::1]:8080/servers/" + id + "/did.json"},
+		"respelled":    {"HTTP://LocalHost:80", "did:web:localhost:servers:" + id, "http://localhost/servers/" + id + "/did.json"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			u, err := parsePublicURL(tc.publicURL)
+			s, err := newServer(Config{DataDir: t.TempDir(), PublicURL: tc.publicURL})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := didWebPrefix(u); got != tc.want {
-				t.Errorf("didWebPrefix(%s) = %q, want %q", tc.publicURL, got, tc.want)
+			got := s.DID(id)
+			if got != tc.wantDID {
+				t.Errorf("DID = %q, want %q", got, tc.wantDID)
+			}
+			host, gotID, err := did.ParseServerDID(got)
+			canonical, _ := protocol.ParseBaseURL(tc.publicURL)
+			if u, _ := url.Parse(canonical); err != nil || host != u.Host || gotID != id {
+				t.Errorf("ParseServerDID(%q) = %q, %q, %v; want the public URL's host and %s", got, host, gotID, err, id)
+			}
+			if doc, err := did.DocumentURL(got); err != nil || doc != tc.wantDocument {
+				t.Errorf("DocumentURL(%q) = %q, %v; want %q", got, doc, err, tc.wantDocument)
 			}
 		})
 	}
+	t.Run("a path is refused", func(t *testing.T) {
+		t.Parallel()
+		_, err := newServer(Config{DataDir: t.TempDir(), PublicURL: "https://example.com/capiscio/"})
+		if err == nil || !strings.Contains(err.Error(), "has a path") {
+			t.Errorf("newServer with a path: %v, want a refusal naming the path", err)
+		}
+	})
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // requestInfo travels in the request context so inner layers can tell the
@@ -69,7 +69,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 			s.stats.panics.Add(1)
 			s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p))
-			writeError(w, http.StatusInternalServerError, registry.CodeInternal, "internal error; see the registry log")
+			writeError(w, http.StatusInternalServerError, protocol.CodeInternal, "internal error; see the registry log")
 		}()
 		next.ServeHTTP(w, r)
 	})
@@ -117,11 +117,11 @@ func (s *Server) routeOrReject(mux *http.ServeMux) http.Handler {
 		h.ServeHTTP(probe, r) // the mux's own 404/405 handler; only its status and Allow are kept
 		if probe.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", probe.header.Get("Allow"))
-			writeError(w, http.StatusMethodNotAllowed, registry.CodeMethodNotAllowed,
+			writeError(w, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed,
 				fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, probe.header.Get("Allow")))
 			return
 		}
-		writeError(w, http.StatusNotFound, registry.CodeNoRoute, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		writeError(w, http.StatusNotFound, protocol.CodeNoRoute, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
 }
 
@@ -154,14 +154,14 @@ func (s *Server) requireAPIKey(next http.Handler) http.Handler {
 // authenticate returns the organisation and the keyed hash of the request's
 // API key.
 func (s *Server) authenticate(r *http.Request) (org, hash string, err error) {
-	key := r.Header.Get(registry.HeaderAPIKey)
+	key := r.Header.Get(protocol.HeaderAPIKey)
 	if key == "" {
 		hint := ""
 		if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 			hint = " (an Authorization: Bearer token is not accepted)"
 		}
-		return "", "", errorf(http.StatusUnauthorized, registry.CodeUnauthorized,
-			"missing API key: send it in the %s header%s", registry.HeaderAPIKey, hint)
+		return "", "", errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+			"missing API key: send it in the %s header%s", protocol.HeaderAPIKey, hint)
 	}
 	hashes := s.store.hashAPIKey(key)
 	org, err = s.orgOfKey(hashes)
@@ -169,8 +169,8 @@ func (s *Server) authenticate(r *http.Request) (org, hash string, err error) {
 		return "", "", err
 	}
 	if org == "" {
-		return "", "", errorf(http.StatusUnauthorized, registry.CodeUnauthorized,
-			"the API key in the %s header is not valid for this registry", registry.HeaderAPIKey)
+		return "", "", errorf(http.StatusUnauthorized, protocol.CodeUnauthorized,
+			"the API key in the %s header is not valid for this registry", protocol.HeaderAPIKey)
 	}
 	return org, hashes.keyed, nil
 }
@@ -202,7 +202,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		if wait > 0 {
 			seconds := int((wait + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.Itoa(seconds))
-			writeError(w, http.StatusTooManyRequests, registry.CodeRateLimited,
+			writeError(w, http.StatusTooManyRequests, protocol.CodeRateLimited,
 				fmt.Sprintf("rate limit of %d requests per minute for this API key exceeded; retry in %d s", s.limiter.perMinute, seconds))
 			return
 		}

@@ -8,7 +8,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // handlerFunc is a route handler. It writes its success reply itself and
@@ -16,7 +16,7 @@ import (
 // error reply, so every handler fails the same way.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// apiError is an error with its HTTP status and machine code (PROTOCOL.md A5).
+// apiError is an error with its HTTP status and machine code (protocol.ErrorBody).
 type apiError struct {
 	status  int
 	code    string
@@ -31,11 +31,11 @@ func errorf(status int, code, format string, args ...any) *apiError {
 }
 
 func badRequest(format string, args ...any) *apiError {
-	return errorf(http.StatusBadRequest, registry.CodeBadRequest, format, args...)
+	return errorf(http.StatusBadRequest, protocol.CodeBadRequest, format, args...)
 }
 
 func invalidJSON(format string, args ...any) *apiError {
-	return errorf(http.StatusBadRequest, registry.CodeInvalidJSON, format, args...)
+	return errorf(http.StatusBadRequest, protocol.CodeInvalidJSON, format, args...)
 }
 
 // serveAPI adapts a handlerFunc to http.Handler.
@@ -54,16 +54,16 @@ func (s *Server) replyError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &apiErr):
 	case errors.Is(err, errNotFound):
-		apiErr = errorf(http.StatusNotFound, registry.CodeNotFound, "%s was not found", resourceName(r))
+		apiErr = errorf(http.StatusNotFound, protocol.CodeNotFound, "%s was not found", resourceName(r))
 	case errors.Is(err, errServerDisabled):
-		apiErr = errorf(http.StatusForbidden, registry.CodeServerDisabled, "server %s is disabled; enable it (POST /v1/sdk/servers/{id}/enable) before requesting badges", r.PathValue("id"))
+		apiErr = errorf(http.StatusForbidden, protocol.CodeServerDisabled, "server %s is disabled; enable it (POST /v1/sdk/servers/{id}/enable) before requesting badges", r.PathValue("id"))
 	case errors.Is(err, errIdempotencyReused):
-		apiErr = errorf(http.StatusConflict, registry.CodeConflict, "the %s header value was already used with a different request body; use a new key for a new request", registry.HeaderIdempotencyKey)
+		apiErr = errorf(http.StatusConflict, protocol.CodeConflict, "the %s header value was already used with a different request body; use a new key for a new request", protocol.HeaderIdempotencyKey)
 	case errors.Is(err, errIdempotencyGone):
-		apiErr = errorf(http.StatusConflict, registry.CodeConflict, "the %s header value created a server that has since been deleted; use a new key", registry.HeaderIdempotencyKey)
+		apiErr = errorf(http.StatusConflict, protocol.CodeConflict, "the %s header value created a server that has since been deleted; use a new key", protocol.HeaderIdempotencyKey)
 	default:
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-		apiErr = errorf(http.StatusInternalServerError, registry.CodeInternal, "internal error; see the registry log")
+		apiErr = errorf(http.StatusInternalServerError, protocol.CodeInternal, "internal error; see the registry log")
 	}
 	writeError(w, apiErr.status, apiErr.code, apiErr.message)
 }
@@ -83,7 +83,7 @@ func resourceName(r *http.Request) string {
 // {"success":false,"error":<code>,"message":<text>}. Every error reply goes
 // through here.
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, registry.ErrorBody{Success: false, Error: code, Message: message})
+	writeJSON(w, status, protocol.ErrorBody{Success: false, Error: code, Message: message})
 }
 
 // writeJSON writes v as JSON with status.
@@ -105,19 +105,19 @@ func writeJSONAs(w http.ResponseWriter, status int, contentType string, v any) {
 
 // ok writes a success envelope.
 func ok[T any](w http.ResponseWriter, status int, data T) error {
-	writeJSON(w, status, registry.Envelope[T]{Success: true, Data: data})
+	writeJSON(w, status, protocol.Envelope[T]{Success: true, Data: data})
 	return nil
 }
 
-// decodeBody reads a JSON object of at most registry.MaxBodyBytes into v.
+// decodeBody reads a JSON object of at most protocol.MaxBodyBytes into v.
 // Unknown fields are ignored (future SDKs may send more); a field of the wrong
 // type, malformed JSON or trailing data is 400 invalid_json, an oversized body
 // 413. With allowEmpty an empty body leaves v at its zero value.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
-	if r.ContentLength > registry.MaxBodyBytes {
+	if r.ContentLength > protocol.MaxBodyBytes {
 		return tooLarge()
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, registry.MaxBodyBytes))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBodyBytes))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		return tooLarge()
@@ -163,5 +163,5 @@ func describeJSONError(err error) error {
 }
 
 func tooLarge() *apiError {
-	return errorf(http.StatusRequestEntityTooLarge, registry.CodeBodyTooLarge, "the request body is larger than %d bytes", registry.MaxBodyBytes)
+	return errorf(http.StatusRequestEntityTooLarge, protocol.CodeBodyTooLarge, "the request body is larger than %d bytes", protocol.MaxBodyBytes)
 }

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"sync/atomic"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // PathStats serves the request counts (Stats) as JSON. It needs an API key of
@@ -27,7 +27,7 @@ type route struct {
 	handle  handlerFunc
 }
 
-// Discovery routes (PROTOCOL.md B1.1 S3, S7). Their semantics are
+// Discovery routes. Their semantics are
 // undocumented, so the local registry answers them with a clear 404 instead
 // of guessing; the provider and the runtime SDK never call them.
 const (
@@ -35,28 +35,28 @@ const (
 	pathServerDiscover = "/v1/sdk/servers/{id}/discover"
 )
 
-// routeTable lists every route of PROTOCOL.md A7.
+// routeTable lists every route this registry serves (docs/registry.md lists them).
 func (s *Server) routeTable() []route {
 	return []route{
-		{"POST " + registry.PathServers, authenticated, s.createServer},
-		{"GET " + registry.PathServers, authenticated, s.listServers},
-		{"GET " + registry.PathServer, authenticated, s.getServer},
-		{"PUT " + registry.PathServer, authenticated, s.registerKey},
-		{"DELETE " + registry.PathServer, authenticated, s.deleteServer},
-		{"POST " + registry.PathServerDisable, authenticated, s.disableServer},
-		{"POST " + registry.PathServerEnable, authenticated, s.enableServer},
-		{"POST " + registry.PathServerBadge, authenticated, s.issueBadge},
-		{"POST " + registry.PathBadgeRevoke, authenticated, s.revokeBadge},
+		{"POST " + protocol.PathServers, authenticated, s.createServer},
+		{"GET " + protocol.PathServers, authenticated, s.listServers},
+		{"GET " + protocol.PathServer, authenticated, s.getServer},
+		{"PUT " + protocol.PathServer, authenticated, s.registerKey},
+		{"DELETE " + protocol.PathServer, authenticated, s.deleteServer},
+		{"POST " + protocol.PathServerDisable, authenticated, s.disableServer},
+		{"POST " + protocol.PathServerEnable, authenticated, s.enableServer},
+		{"POST " + protocol.PathServerBadge, authenticated, s.issueBadge},
+		{"POST " + protocol.PathBadgeRevoke, authenticated, s.revokeBadge},
 		{"POST " + pathDiscover, authenticated, s.discover},
 		{"POST " + pathServerDiscover, authenticated, s.discover},
 
-		{"GET " + registry.PathServerStatus, public, s.serverStatus},
-		{"GET " + registry.PathServerBadgeStat, public, s.badgeStatus},
-		{"GET " + registry.PathBadgeStatus, public, s.badgeStatus},
-		{"GET " + registry.PathRevocations, public, s.revocations},
-		{"GET " + registry.PathDIDDocument, public, s.didDocument},
-		{"GET " + registry.PathJWKS, public, s.jwks},
-		{"GET " + registry.PathHealth, public, s.health},
+		{"GET " + protocol.PathServerStatus, public, s.serverStatus},
+		{"GET " + protocol.PathServerBadgeStat, public, s.badgeStatus},
+		{"GET " + protocol.PathBadgeStatus, public, s.badgeStatus},
+		{"GET " + protocol.PathRevocations, public, s.revocations},
+		{"GET " + protocol.PathDIDDocument, public, s.didDocument},
+		{"GET " + protocol.PathJWKS, public, s.jwks},
+		{"GET " + protocol.PathHealth, public, s.health},
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package registryserver is the local CapiscIO registry: a real,
 // CapiscIO-compatible HTTP server with a durable store and a badge CA, for
-// development, CI and the provider's tests (PROTOCOL.md Part A).
+// development, CI and the provider's tests, speaking the protocol of internal/protocol.
 //
 // It speaks the wire types of internal/registry, so the client and the server
 // share one definition. It never imports terraform-plugin-framework.
@@ -19,9 +19,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/did"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
-// Badge lifetimes (PROTOCOL.md A4, RFC-002 §7.2).
+// Badge lifetimes (RFC-002 §7.2).
 const (
 	DefaultBadgeTTL = 300 * time.Second
 	MinBadgeTTL     = 60 * time.Second
@@ -72,7 +75,7 @@ type Server struct {
 	log         *slog.Logger
 	now         func() time.Time
 	issuer      string
-	didPrefix   string // "did:web:<host>[:<path>]:servers:"
+	didHost     string // the public URL's host, which the DIDs it assigns name
 	ttl         time.Duration
 	limiter     *rateLimiter // nil when rate limiting is off
 	devKey      string
@@ -145,7 +148,7 @@ func newServer(cfg Config) (*Server, error) {
 		log:         cfg.Logger,
 		now:         cfg.Now,
 		issuer:      issuer,
-		didPrefix:   didWebPrefix(public),
+		didHost:     public.Host,
 		ttl:         ttl,
 		publicStats: cfg.PublicStats,
 	}
@@ -161,30 +164,39 @@ func newServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// parsePublicURL checks the public URL the way the client checks a registry
+// URL (protocol.ParseBaseURL), and refuses a path: this registry serves its
+// routes at the root, so the DIDs it assigns are did:web:<host>:servers:<id>,
+// the one server DID form.
 func parsePublicURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("registryserver: the public URL %q must be an absolute http(s) URL such as http://localhost:8080", raw)
+	canonical, err := protocol.ParseBaseURL(raw)
+	if err != nil {
+		return nil, fmt.Errorf("registryserver: the public URL %q: %w", raw, err)
 	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("registryserver: the public URL %q must not have a query, fragment or user info", raw)
+	u, err := url.Parse(canonical)
+	if err != nil {
+		return nil, fmt.Errorf("registryserver: the public URL %q: %w", raw, err)
+	}
+	if u.Path != "" {
+		return nil, fmt.Errorf("registryserver: the public URL %q has a path; this registry serves at the root of its host, such as http://localhost:8080", raw)
 	}
 	return u, nil
 }
 
 // issuerOf validates an explicit issuer, or derives the origin of the public
-// URL. Badge issuers are origins: no path, query, fragment or user info
-// (PROTOCOL.md B6.2).
+// URL. Badge issuers are origins: scheme and host, in canonical form, no path.
 func issuerOf(raw string, public *url.URL) (string, error) {
 	if raw == "" {
 		return public.Scheme + "://" + public.Host, nil
 	}
-	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("registryserver: the issuer %q must be an origin such as https://registry.example.com (scheme and host, no path)", raw)
+	canonical, err := protocol.ParseBaseURL(raw)
+	if err == nil && strings.Count(canonical, "/") != 2 {
+		err = errors.New("it has a path")
 	}
-	return u.Scheme + "://" + u.Host, nil
+	if err != nil {
+		return "", fmt.Errorf("registryserver: the issuer %q must be an origin such as https://registry.example.com (scheme and host, no path): %w", raw, err)
+	}
+	return canonical, nil
 }
 
 func badgeTTL(ttl time.Duration) (time.Duration, error) {
@@ -195,20 +207,6 @@ func badgeTTL(ttl time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("registryserver: the badge TTL must be whole seconds between %s and %s, got %s", MinBadgeTTL, MaxBadgeTTL, ttl)
 	}
 	return ttl, nil
-}
-
-// didWebPrefix is "did:web:" + host (':' percent-encoded as %3A) + the path
-// segments of the public URL + ":servers:". The did:web rule maps
-// did:web:localhost%3A8080:servers:<id> back to
-// http://localhost:8080/servers/<id>/did.json (PROTOCOL.md B4.4).
-func didWebPrefix(public *url.URL) string {
-	parts := []string{"did:web", strings.ReplaceAll(public.Host, ":", "%3A")}
-	for _, seg := range strings.Split(strings.Trim(public.EscapedPath(), "/"), "/") {
-		if seg != "" {
-			parts = append(parts, seg)
-		}
-	}
-	return strings.Join(append(parts, "servers", ""), ":")
 }
 
 func (s *Server) openCA(dir string) error {
@@ -259,7 +257,7 @@ func (s *Server) DevAPIKey() string { return s.devKey }
 func (s *Server) Issuer() string { return s.issuer }
 
 // DID returns the did:web this registry assigns to the server with this id.
-func (s *Server) DID(id string) string { return s.didPrefix + id }
+func (s *Server) DID(id string) string { return did.ServerDID(s.didHost, id) }
 
 // CreateAPIKey mints a new API key for org and returns it. Only its hash,
 // keyed with a secret of the store (HMAC-SHA256), is stored; the key cannot be

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 )
 
@@ -103,7 +103,7 @@ func TestNew_Issuer(t *testing.T) {
 		publicURL, issuer, want string
 	}{
 		"origin of the public URL": {publicURL: "http://localhost:8080/", want: "http://localhost:8080"},
-		"origin drops the path":    {publicURL: "https://example.com/registry", want: "https://example.com"},
+		"origin is canonical":      {publicURL: "HTTPS://Example.com:443/", want: "https://example.com"},
 		"explicit":                 {publicURL: "http://127.0.0.1:9", issuer: "https://registry.example.com/", want: "https://registry.example.com"},
 	}
 	for name, tc := range cases {
@@ -147,8 +147,10 @@ func TestRestart_KeepsRecordsCAAndKeys(t *testing.T) {
 	}
 	ts := serve(t, first)
 	key := newKey(t)
-	srv := postJSON[registry.Server](t, ts.URL+registry.PathServers, devKey, key.createBody("kept"), http.StatusCreated)
-	jwks := getJSON[registry.JWKS](t, ts.URL+registry.PathJWKS)
+	srv := postJSON[protocol.Server](t, ts.URL+protocol.PathServers, devKey, key.createBody("kept"), http.StatusCreated)
+	type jwk struct{ Kty, Crv, Alg, Use, Kid, X string }
+	type jwkSet struct{ Keys []jwk }
+	jwks := getJSON[jwkSet](t, ts.URL+protocol.PathJWKS)
 	ts.Close()
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
@@ -163,14 +165,14 @@ func TestRestart_KeepsRecordsCAAndKeys(t *testing.T) {
 		t.Errorf("DevAPIKey() after restart = %q, want empty (only the hash is stored)", got)
 	}
 	ts = serve(t, second)
-	if got := getJSON[registry.JWKS](t, ts.URL+registry.PathJWKS); got.Keys[0] != jwks.Keys[0] {
+	if got := getJSON[jwkSet](t, ts.URL+protocol.PathJWKS); got.Keys[0] != jwks.Keys[0] {
 		t.Errorf("CA key changed across restart: %+v -> %+v", jwks.Keys[0], got.Keys[0])
 	}
-	got := getWithKey[registry.Server](t, ts.URL+pathOf(registry.PathServer, srv.ID), devKey, http.StatusOK)
+	got := getWithKey[protocol.Server](t, ts.URL+pathOf(protocol.PathServer, srv.ID), devKey, http.StatusOK)
 	if got != srv {
 		t.Errorf("server after restart = %+v, want %+v", got, srv)
 	}
-	getWithKey[registry.Server](t, ts.URL+pathOf(registry.PathServer, srv.ID), otherKey, http.StatusNotFound)
+	getWithKey[protocol.Server](t, ts.URL+pathOf(protocol.PathServer, srv.ID), otherKey, http.StatusNotFound)
 }
 
 func TestDevAPIKey_FixedIsIdempotent(t *testing.T) {
@@ -186,7 +188,7 @@ func TestDevAPIKey_FixedIsIdempotent(t *testing.T) {
 			t.Errorf("run %d: DevAPIKey() = %q, want the fixed key", run, got)
 		}
 		ts := httptest.NewServer(s.Handler())
-		getWithKey[[]registry.Server](t, ts.URL+registry.PathServers, fixed, http.StatusOK)
+		getWithKey[[]protocol.Server](t, ts.URL+protocol.PathServers, fixed, http.StatusOK)
 		ts.Close()
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -261,7 +263,7 @@ func TestAddAPIKey(t *testing.T) {
 	}
 	defer s.Close()
 	ts := serve(t, s)
-	getWithKey[[]registry.Server](t, ts.URL+registry.PathServers, key, http.StatusOK)
+	getWithKey[[]protocol.Server](t, ts.URL+protocol.PathServers, key, http.StatusOK)
 
 	// While a registry holds the database, keys cannot be added offline.
 	if _, err := registryserver.AddAPIKey(dir, "late"); err == nil || !strings.Contains(err.Error(), "locked") {
@@ -283,9 +285,9 @@ func TestLogging_NoSecrets(t *testing.T) {
 	defer s.Close()
 	ts := serve(t, s)
 	key := newKey(t)
-	srv := postJSON[registry.Server](t, ts.URL+registry.PathServers, s.DevAPIKey(), key.createBody("logged"), http.StatusCreated)
-	badge := postJSON[registry.Badge](t, ts.URL+pathOf(registry.PathServerBadge, srv.ID), s.DevAPIKey(), nil, http.StatusCreated)
-	getWithKey[registry.Server](t, ts.URL+registry.PathServers, "sk_test_wrong-key-0000000000", http.StatusUnauthorized)
+	srv := postJSON[protocol.Server](t, ts.URL+protocol.PathServers, s.DevAPIKey(), key.createBody("logged"), http.StatusCreated)
+	badge := postJSON[protocol.Badge](t, ts.URL+pathOf(protocol.PathServerBadge, srv.ID), s.DevAPIKey(), nil, http.StatusCreated)
+	getWithKey[protocol.Server](t, ts.URL+protocol.PathServers, "sk_test_wrong-key-0000000000", http.StatusUnauthorized)
 
 	mu.Lock()
 	log := buf.String()
@@ -334,7 +336,7 @@ func postJSON[T any](t *testing.T, url, apiKey string, body any, want int) T {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set(registry.HeaderAPIKey, apiKey)
+	req.Header.Set(protocol.HeaderAPIKey, apiKey)
 	resp, raw := send(t, http.DefaultClient, req)
 	wantStatus(t, resp, raw, want)
 	return decodeData[T](t, raw)
@@ -346,7 +348,7 @@ func getWithKey[T any](t *testing.T, url, apiKey string, want int) T {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set(registry.HeaderAPIKey, apiKey)
+	req.Header.Set(protocol.HeaderAPIKey, apiKey)
 	resp, raw := send(t, http.DefaultClient, req)
 	wantStatus(t, resp, raw, want)
 	if want != http.StatusOK {

@@ -40,10 +40,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // Errors of the store. Handlers map them to HTTP replies in errors.go.
@@ -497,7 +498,7 @@ func (s *store) server(id string) (serverRecord, error) {
 }
 
 // orgServer returns the server with this id if it belongs to org; a server of
-// another organisation is errNotFound (PROTOCOL.md A8).
+// another organisation is errNotFound: the registry never says whose a record is.
 func (s *store) orgServer(org, id string) (serverRecord, error) {
 	var rec serverRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -588,7 +589,7 @@ func applyKeyChange(tx *bolt.Tx, c keyChange) (serverRecord, error) {
 		rec.PublicKey, rec.PublicKeyPEM, rec.DIDKey = bytes.Clone(c.key.raw), c.key.pem, c.key.didKey
 		rec.KeyUpdatedAt = c.now
 		ofOldKey := func(b badgeRecord) bool { return b.KeyThumbprint == oldThumbprint }
-		if err := revokeServerBadges(tx, rec.ID, c.now, registry.ReasonKeyRotated, ofOldKey); err != nil {
+		if err := revokeServerBadges(tx, rec.ID, c.now, protocol.ReasonKeyRotated, ofOldKey); err != nil {
 			return rec, err
 		}
 	}
@@ -605,7 +606,7 @@ func (s *store) deleteServer(org, id string, now time.Time) (serverRecord, error
 			return err
 		}
 		all := func(badgeRecord) bool { return true }
-		if err := revokeServerBadges(tx, id, now, registry.ReasonServerDeleted, all); err != nil {
+		if err := revokeServerBadges(tx, id, now, protocol.ReasonServerDeleted, all); err != nil {
 			return err
 		}
 		if err := deletePrefix(tx.Bucket(bucketServerBadges), []byte(id)); err != nil {
@@ -628,7 +629,7 @@ func (s *store) setStatus(org, id, status string, now time.Time) (serverRecord, 
 			return err
 		}
 		rec.Status, rec.UpdatedAt, rec.DisabledAt = status, now, nil
-		if status == registry.StatusDisabled {
+		if status == protocol.StatusDisabled {
 			rec.DisabledAt = &now
 		}
 		return putJSON(tx.Bucket(bucketServers), []byte(id), rec)
@@ -662,7 +663,7 @@ func (s *store) issueBadge(b badgeIssue) (serverRecord, badgeRecord, error) {
 		if rec, err = getOrgServer(tx, b.org, b.id); err != nil {
 			return err
 		}
-		if rec.Status != registry.StatusActive {
+		if rec.Status != protocol.StatusActive {
 			return errServerDisabled
 		}
 		if err := rememberDomain(tx, &rec, b); err != nil {
@@ -770,11 +771,11 @@ func revokeInTx(tx *bolt.Tx, b *badgeRecord, reason string, now time.Time) error
 // listRevocations returns up to limit revocations in time order, starting
 // after the key after (a cursor) or, without one, at since. next is the cursor
 // of the following page, nil when there are no more.
-func (s *store) listRevocations(after []byte, since time.Time, limit int) ([]registry.Revocation, []byte, error) {
-	var out []registry.Revocation
+func (s *store) listRevocations(after []byte, since time.Time, limit int) ([]protocol.Revocation, []byte, error) {
+	var out []protocol.Revocation
 	var next []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
-		out, next = []registry.Revocation{}, nil
+		out, next = []protocol.Revocation{}, nil
 		c := tx.Bucket(bucketRevocations).Cursor()
 		for k, v := seekRevocations(c, after, since); k != nil; k, v = c.Next() {
 			if len(out) == limit {
@@ -809,16 +810,16 @@ func seekRevocations(c *bolt.Cursor, after []byte, since time.Time) ([]byte, []b
 	}
 }
 
-func decodeRevocation(k, v []byte) (registry.Revocation, error) {
+func decodeRevocation(k, v []byte) (protocol.Revocation, error) {
 	if len(k) < 8 {
-		return registry.Revocation{}, fmt.Errorf("corrupt revocation key (%d bytes)", len(k))
+		return protocol.Revocation{}, fmt.Errorf("corrupt revocation key (%d bytes)", len(k))
 	}
 	var rec revocationRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
-		return registry.Revocation{}, fmt.Errorf("corrupt revocation record: %w", err)
+		return protocol.Revocation{}, fmt.Errorf("corrupt revocation record: %w", err)
 	}
 	at := time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC()
-	return registry.Revocation{JTI: string(k[8:]), RevokedAt: at, Reason: rec.Reason}, nil
+	return protocol.Revocation{JTI: string(k[8:]), RevokedAt: at, Reason: rec.Reason}, nil
 }
 
 // ---- helpers ----

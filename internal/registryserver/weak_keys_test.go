@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/keys"
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // weakKeys are Ed25519 public keys no real key can be, with the words the
@@ -55,33 +55,33 @@ func TestWeakKeys_Refused(t *testing.T) {
 			did := keys.DIDKey(raw)
 			t.Run("POST "+w.name, func(t *testing.T) {
 				t.Parallel()
-				resp, body := reg.Do(t, http.MethodPost, registry.PathServers, registry.CreateServerRequest{Name: "weak", DID: did, PublicKey: pemText})
+				resp, body := reg.Do(t, http.MethodPost, protocol.PathServers, protocol.CreateServerRequest{Name: "weak", DID: did, PublicKey: pemText})
 				checkWeakKeyReply(t, resp, body, w.reason)
 			})
 			t.Run("PUT "+w.name, func(t *testing.T) {
 				t.Parallel()
-				resp, body := reg.Do(t, http.MethodPut, pathOf(registry.PathServer, existing.ID), registry.RegisterKeyRequest{DID: did, PublicKey: pemText})
+				resp, body := reg.Do(t, http.MethodPut, pathOf(protocol.PathServer, existing.ID), protocol.RegisterKeyRequest{DID: did, PublicKey: pemText})
 				checkWeakKeyReply(t, resp, body, w.reason)
 			})
 		}
 	})
 
-	resp, raw := reg.Do(t, http.MethodGet, registry.PathServers, nil)
+	resp, raw := reg.Do(t, http.MethodGet, protocol.PathServers, nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	if list := decodeData[[]registry.Server](t, raw); len(list) != 1 || list[0].ID != existing.ID {
+	if list := decodeData[[]protocol.Server](t, raw); len(list) != 1 || list[0].ID != existing.ID {
 		t.Errorf("after the refused requests the organisation has %d servers, want only %s", len(list), existing.ID)
 	}
-	resp, raw = reg.Do(t, http.MethodGet, pathOf(registry.PathServer, existing.ID), nil)
+	resp, raw = reg.Do(t, http.MethodGet, pathOf(protocol.PathServer, existing.ID), nil)
 	wantStatus(t, resp, raw, http.StatusOK)
-	if got := decodeData[registry.Server](t, raw); got.PublicKey != good.pem || got.DIDKey != good.did || !got.KeyUpdatedAt.Equal(existing.KeyUpdatedAt) {
+	if got := decodeData[protocol.Server](t, raw); got.PublicKey != good.pem || got.DIDKey != good.did || !got.KeyUpdatedAt.Equal(existing.KeyUpdatedAt) {
 		t.Errorf("existing record changed: key %s (updated %v), want %s (updated %v)", got.DIDKey, got.KeyUpdatedAt, good.did, existing.KeyUpdatedAt)
 	}
 }
 
 func checkWeakKeyReply(t *testing.T, resp *http.Response, body []byte, reason string) {
 	t.Helper()
-	checkErrorReply(t, resp, body, errorCase{status: http.StatusBadRequest, code: registry.CodeInvalidPublicKey, message: "publicKey: the SPKI public key"})
-	msg := decode[registry.ErrorBody](t, body).Message
+	checkErrorReply(t, resp, body, errorCase{status: http.StatusBadRequest, code: protocol.CodeInvalidPublicKey, message: "publicKey: the SPKI public key"})
+	msg := decode[protocol.ErrorBody](t, body).Message
 	for _, w := range []string{reason, "openssl genpkey -algorithm ed25519"} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("message %q does not say %q", msg, w)

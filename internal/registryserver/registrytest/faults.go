@@ -29,7 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 )
 
 // BypassHeader exempts a request from every fault and from the down switch
@@ -146,7 +146,7 @@ func (r *Rule) countLabel(label string) {
 }
 
 func requestKey(req *http.Request) string {
-	if k := req.Header.Get(registry.HeaderIdempotencyKey); k != "" {
+	if k := req.Header.Get(protocol.HeaderIdempotencyKey); k != "" {
 		return "idem " + k
 	}
 	return req.Method + " " + req.URL.Path
@@ -168,7 +168,7 @@ func (ft Fault) String() string { return ft.name }
 func RateLimit429Seconds(secs int) Fault {
 	return Fault{name: fmt.Sprintf("429 Retry-After %d s", secs), serve: func(_ *Faults, _ http.Handler, w http.ResponseWriter, _ *http.Request, _ int64) string {
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeFaultError(w, http.StatusTooManyRequests, registry.CodeRateLimited, "injected rate limit; retry in "+strconv.Itoa(secs)+" s")
+		writeFaultError(w, http.StatusTooManyRequests, protocol.CodeRateLimited, "injected rate limit; retry in "+strconv.Itoa(secs)+" s")
 		return "429 seconds"
 	}}
 }
@@ -179,7 +179,7 @@ func RateLimit429Seconds(secs int) Fault {
 func RateLimit429Date(ahead time.Duration) Fault {
 	return Fault{name: "429 Retry-After HTTP-date +" + ahead.String(), serve: func(_ *Faults, _ http.Handler, w http.ResponseWriter, _ *http.Request, _ int64) string {
 		w.Header().Set("Retry-After", time.Now().Add(ahead).UTC().Format(http.TimeFormat))
-		writeFaultError(w, http.StatusTooManyRequests, registry.CodeRateLimited, "injected rate limit; retry at the Retry-After date")
+		writeFaultError(w, http.StatusTooManyRequests, protocol.CodeRateLimited, "injected rate limit; retry at the Retry-After date")
 		return "429 date"
 	}}
 }
@@ -197,7 +197,7 @@ func Status(codes ...int) Fault {
 	}
 	return Fault{name: "status " + strings.Join(names, "/"), serve: func(_ *Faults, _ http.Handler, w http.ResponseWriter, _ *http.Request, ordinal int64) string {
 		code := codes[(ordinal-1)%int64(len(codes))]
-		writeFaultError(w, code, registry.CodeInternal, "injected "+http.StatusText(code))
+		writeFaultError(w, code, protocol.CodeInternal, "injected "+http.StatusText(code))
 		return "status " + strconv.Itoa(code)
 	}}
 }
@@ -238,15 +238,6 @@ func bendBody(bend func(int, []byte) (int, []byte), status int, body []byte) (in
 	var out bytes.Buffer
 	out.Write(newBody)
 	return newStatus, out
-}
-
-// Drop resets the connection without calling the registry: nothing is
-// committed, but the client cannot know that.
-func Drop() Fault {
-	return Fault{name: "drop", serve: func(_ *Faults, _ http.Handler, w http.ResponseWriter, _ *http.Request, _ int64) string {
-		resetConn(w)
-		return "drop"
-	}}
 }
 
 // SlowReply lets the real handler run (the registry commits), then holds the

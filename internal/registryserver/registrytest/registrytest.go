@@ -8,14 +8,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
+	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 )
 
@@ -71,12 +70,6 @@ func WithNow(now func() time.Time) Option {
 	return func(o *options) { o.cfg.Now = now }
 }
 
-// WithLogger sends the registry's request log to logger (discarded by
-// default), for debugging a test.
-func WithLogger(logger *slog.Logger) Option {
-	return func(o *options) { o.cfg.Logger = logger }
-}
-
 // Start runs a registry until the test ends. It fails the test if the
 // registry cannot start.
 func Start(t testing.TB, opts ...Option) *Registry {
@@ -130,7 +123,7 @@ func (r *Registry) DoWithKey(t testing.TB, apiKey, method, path string, body any
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if apiKey != "" {
-		req.Header.Set(registry.HeaderAPIKey, apiKey)
+		req.Header.Set(protocol.HeaderAPIKey, apiKey)
 	}
 	resp, err := r.HTTP.Client().Do(req)
 	if err != nil {

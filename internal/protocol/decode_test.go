@@ -1,4 +1,4 @@
-package registry
+package protocol
 
 import (
 	"errors"
@@ -102,7 +102,7 @@ func TestDecodeServerList(t *testing.T) {
 		wantCursor string
 		wantErr    error
 	}{
-		"envelope array (A7)":      {body: mustJSON(t, map[string]any{"success": true, "data": []any{serverCamel()}, "nextCursor": "c2"}), want: []Server{one}, wantCursor: "c2"},
+		"envelope array":           {body: mustJSON(t, map[string]any{"success": true, "data": []any{serverCamel()}, "nextCursor": "c2"}), want: []Server{one}, wantCursor: "c2"},
 		"snake cursor":             {body: mustJSON(t, map[string]any{"data": []any{serverSnake()}, "next_cursor": "c3"}), want: []Server{one}, wantCursor: "c3"},
 		"data.servers":             {body: mustJSON(t, envelope(map[string]any{"servers": []any{serverCamel()}, "nextCursor": "c4"})), want: []Server{one}, wantCursor: "c4"},
 		"data.items":               {body: mustJSON(t, envelope(map[string]any{"items": []any{serverSnake()}})), want: []Server{one}},
@@ -149,7 +149,7 @@ func TestDecodeBadge(t *testing.T) {
 		want    *Badge
 		wantErr error
 	}{
-		"data.badge with all fields (A4)": {
+		"data.badge with all fields": {
 			body: mustJSON(t, envelope(map[string]any{"badge": jws, "token": jws, "jti": "j-data", "subject": "did:web:s", "trustLevel": "2", "expiresAt": "2026-05-06T07:08:09Z"})),
 			want: full(&Badge{Badge: jws, Token: jws, JTI: "j-data", Subject: "did:web:s", TrustLevel: "2", ExpiresAt: testExpires}),
 		},
@@ -222,7 +222,7 @@ func TestDecodeError(t *testing.T) {
 		wantCode string
 		wantMsg  string
 	}{
-		"A5 shape":                   {body: `{"success":false,"error":"not_found","message":"server not found"}`, wantCode: "not_found", wantMsg: "server not found"},
+		"ErrorBody shape":            {body: `{"success":false,"error":"not_found","message":"server not found"}`, wantCode: "not_found", wantMsg: "server not found"},
 		"error text only":            {body: `{"error":"Invalid API key"}`, wantMsg: "Invalid API key"},
 		"error code only":            {body: `{"error":"rate_limit_exceeded"}`, wantCode: "rate_limit_exceeded"},
 		"message only":               {body: `{"message":"Invalid request"}`, wantMsg: "Invalid request"},
@@ -238,13 +238,13 @@ func TestDecodeError(t *testing.T) {
 		"long text cut at 200 bytes": {body: strings.Repeat("a", 300), wantMsg: strings.Repeat("a", 200)},
 		"cut inside a rune":          {body: strings.Repeat("a", 199) + "é" + "zzz", wantMsg: strings.Repeat("a", 199)},
 		"invalid UTF-8":              {body: "bad \xff\xfe bytes", wantMsg: "bad \uFFFD bytes"},
-		"long JSON message capped":   {body: `{"message":"` + strings.Repeat("m", 5000) + `"}`, wantMsg: strings.Repeat("m", maxErrorMessageBytes)},
+		"long JSON message capped":   {body: `{"message":"` + strings.Repeat("m", 5000) + `"}`, wantMsg: strings.Repeat("m", MaxErrorMessageBytes)},
 		"JSON array":                 {body: `["x"]`, wantMsg: `["x"]`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			code, msg := decodeError([]byte(tc.body), noRedact)
+			code, msg := DecodeError([]byte(tc.body), noRedact)
 			if diff := cmp.Diff([2]string{tc.wantCode, tc.wantMsg}, [2]string{code, msg}); diff != "" {
 				t.Errorf("code/message mismatch (-want +got):\n%s", diff)
 			}
@@ -287,18 +287,19 @@ func TestDecodeJWKSAndDIDDocument(t *testing.T) {
 	t.Parallel()
 	t.Run("bare JWK", func(t *testing.T) {
 		t.Parallel()
-		got, err := decodeJWKS([]byte(`{"kty":"OKP","crv":"Ed25519","x":"AAA","kid":"k"}`))
+		// x is the key of testPEM.
+		got, err := DecodeKeySet([]byte(`{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(&JWKS{Keys: []JWK{{Kty: "OKP", Crv: "Ed25519", X: "AAA", Kid: "k"}}}, got); diff != "" {
-			t.Errorf("mismatch (-want +got):\n%s", diff)
+		if len(got.Keys) != 1 || got.Keys[0].KeyID != "k" || !got.Keys[0].IsPublic() {
+			t.Errorf("key set = %+v, want the one public key k", got.Keys)
 		}
 	})
 	for name, body := range map[string]string{"no keys": `{"x":1}`, "keys not array": `{"keys":{}}`, "not JSON": `-`} {
 		t.Run("JWKS "+name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := decodeJWKS([]byte(body)); !errors.Is(err, ErrInvalidReply) {
+			if _, err := DecodeKeySet([]byte(body)); !errors.Is(err, ErrInvalidReply) {
 				t.Errorf("error = %v, want ErrInvalidReply", err)
 			}
 		})
@@ -353,7 +354,7 @@ func FuzzDecodeServer(f *testing.F) {
 			t.Fatalf("error %v is not ErrInvalidReply", err)
 		}
 		_, _ = decodeBadgeStatus(body)
-		_, _ = decodeJWKS(body)
+		_, _ = DecodeKeySet(body)
 		_, _ = decodeDIDDocument(body)
 	})
 }
@@ -386,7 +387,7 @@ func FuzzDecodeError(f *testing.F) {
 	f.Add(404, []byte(`{"error":{"code":1,"message":null}}`))
 	f.Add(429, []byte{})
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		code, msg := decodeError(body, noRedact)
+		code, msg := DecodeError(body, noRedact)
 		for _, s := range []string{code, msg} {
 			if !utf8.ValidString(s) {
 				t.Fatalf("invalid UTF-8 in %q", s)
@@ -394,13 +395,9 @@ func FuzzDecodeError(f *testing.F) {
 			if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 				t.Fatalf("control character in %q", s)
 			}
-			if len(s) > maxErrorMessageBytes+3 {
+			if len(s) > MaxErrorMessageBytes+3 {
 				t.Fatalf("%d bytes, over the cap", len(s))
 			}
-		}
-		e := &APIError{StatusCode: status, Code: code, Message: msg, Method: "GET", Path: "/p"}
-		if e.Error() == "" {
-			t.Fatal("empty error text")
 		}
 	})
 }
