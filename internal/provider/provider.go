@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -44,6 +45,7 @@ var (
 	_ provider.Provider                       = (*capiscioProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*capiscioProvider)(nil)
 	_ provider.ProviderWithFunctions          = (*capiscioProvider)(nil)
+	_ provider.ProviderWithListResources      = (*capiscioProvider)(nil)
 )
 
 // New returns the provider factory used by main.go.
@@ -158,6 +160,7 @@ func (p *capiscioProvider) Configure(ctx context.Context, req provider.Configure
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ListResourceData = data
 }
 
 type providerSettings struct {
@@ -250,6 +253,13 @@ func (p *capiscioProvider) EphemeralResources(_ context.Context) []func() epheme
 func (p *capiscioProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewServerIdentityDataSource,
+	}
+}
+
+// ListResources lists the list resources (terraform query, Terraform >= 1.14).
+func (p *capiscioProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewServerIdentityListResource,
 	}
 }
 
