@@ -9,12 +9,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/list"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/querycheck"
@@ -447,5 +451,44 @@ func TestServerIdentityListResource_GenerateConfig(t *testing.T) {
 	cmd.Dir, cmd.Env = example, tf.env
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "The configuration is valid") {
 		t.Errorf("terraform validate -query of the list resource example: %v\n%s", err, out)
+	}
+}
+
+// TestServerIdentityListResource_DocsMatchSchema: the list resource's page is
+// written by hand, because tfplugindocs gets list resource schemas only from
+// Terraform 1.14 and later and CI generates the docs with an older CLI. This
+// checks that the page's Schema section lists exactly the list block's
+// arguments with their descriptions, in tfplugindocs's format.
+func TestServerIdentityListResource_DocsMatchSchema(t *testing.T) {
+	t.Parallel()
+	var resp list.ListResourceSchemaResponse
+	NewServerIdentityListResource().ListResourceConfigSchema(context.Background(), list.ListResourceSchemaRequest{}, &resp)
+	groups := map[string][]string{}
+	for name, a := range resp.Schema.Attributes {
+		kind := map[attr.Type]string{types.StringType: "String", types.BoolType: "Boolean", types.Int64Type: "Number"}[a.GetType()]
+		if kind == "" {
+			t.Fatalf("attribute %s has type %s: teach this test its tfplugindocs name", name, a.GetType())
+		}
+		group := "Optional"
+		if a.IsRequired() {
+			group = "Required"
+		}
+		groups[group] = append(groups[group], fmt.Sprintf("- `%s` (%s) %s", name, kind, a.GetMarkdownDescription()))
+	}
+	want := "## Schema\n"
+	for _, group := range []string{"Required", "Optional"} {
+		if lines := groups[group]; len(lines) > 0 {
+			slices.Sort(lines)
+			want += "\n### " + group + "\n\n" + strings.Join(lines, "\n") + "\n"
+		}
+	}
+	page, err := os.ReadFile("../../docs/list-resources/server_identity.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, ok := strings.Cut(string(page), "\n## Schema\n")
+	if got = "## Schema\n" + got; !ok || got != want {
+		t.Errorf("docs/list-resources/server_identity.md does not document the list block's schema: update the Schema "+
+			"section of templates/list-resources/server_identity.md.tmpl and run make generate.\n got:\n%s\nwant:\n%s", got, want)
 	}
 }
