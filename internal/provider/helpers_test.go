@@ -3,25 +3,19 @@ package provider
 import (
 	"bytes"
 	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
-
-	"crypto/sha256"
-	"encoding/base64"
 )
 
 const cryptoSHA256 = crypto.SHA256
 
 func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 func b64std(b []byte) string { return base64.RawStdEncoding.EncodeToString(b) }
-func sha256Sum(b []byte) []byte {
-	s := sha256.Sum256(b)
-	return s[:]
-}
 
 // regDo calls the registry's real HTTP API with the dev org's key, without a
 // *testing.T so that state checks can use it; errors surface as status 0.

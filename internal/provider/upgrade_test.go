@@ -152,11 +152,11 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// checkMarksOnlyUpdates checks a plan in JSON: at most max resource changes,
+// checkMarksOnlyUpdates checks a plan in JSON: at most maxChanges resource changes,
 // each an in-place update whose values before and after are equal and which
 // only stops treating private_key_wo as sensitive. (OpenTofu plans no update
 // where the configuration itself marks private_key_wo sensitive.)
-func checkMarksOnlyUpdates(t *testing.T, planJSON string, max int) {
+func checkMarksOnlyUpdates(t *testing.T, planJSON string, maxChanges int) {
 	t.Helper()
 	var plan struct {
 		ResourceChanges []struct {
@@ -174,8 +174,8 @@ func checkMarksOnlyUpdates(t *testing.T, planJSON string, max int) {
 	if err := json.Unmarshal([]byte(planJSON[strings.Index(planJSON, "{"):]), &plan); err != nil {
 		t.Fatalf("plan JSON: %v", err)
 	}
-	if len(plan.ResourceChanges) > max {
-		t.Fatalf("%d resource changes, want at most %d", len(plan.ResourceChanges), max)
+	if len(plan.ResourceChanges) > maxChanges {
+		t.Fatalf("%d resource changes, want at most %d", len(plan.ResourceChanges), maxChanges)
 	}
 	for _, rc := range plan.ResourceChanges {
 		c := rc.Change
