@@ -49,6 +49,11 @@ type serverIdentityDataSourceModel struct {
 	KeyID        types.String `tfsdk:"key_id"`
 	Domain       types.String `tfsdk:"domain"`
 	TrustLevel   types.String `tfsdk:"trust_level"`
+
+	DIDDocumentURL                 types.String `tfsdk:"did_document_url"`
+	DIDDocumentKeyID               types.String `tfsdk:"did_document_key_id"`
+	DIDDocumentDIDKey              types.String `tfsdk:"did_document_did_key"`
+	DIDDocumentServesRegisteredKey types.Bool   `tfsdk:"did_document_serves_registered_key"`
 }
 
 func (d *serverIdentityDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -61,6 +66,10 @@ func (d *serverIdentityDataSource) Schema(_ context.Context, _ datasource.Schema
 			"`did`, and exports its public side: the `did:web` DID, the registered key as PEM, `did:key` and key id, " +
 			"its status and trust level. It needs no private material, so it suits configurations that only consume " +
 			"an identity managed elsewhere (another workspace, the dashboard, the runtime SDK).\n\n" +
+			"It also reads the server's public `did:web` document, the one verifiers resolve, and exports what it " +
+			"publishes (`did_document_*`), so that a `check` block can assert after every plan and apply that the " +
+			"document serves the identity's key and the record is active. The document is read on every read of the " +
+			"data source, one request more; when it cannot be read, a warning says why and the lookup stands.\n\n" +
 			"The record must belong to the organisation of the provider's API key: the registry answers records of " +
 			"other organisations as not found.",
 		Attributes: map[string]schema.Attribute{
@@ -119,6 +128,31 @@ func (d *serverIdentityDataSource) Schema(_ context.Context, _ datasource.Schema
 					"Registered); null when the registry does not say.",
 				Computed: true,
 			},
+			"did_document_url": schema.StringAttribute{
+				MarkdownDescription: "Where the provider read the server's DID document: the registry's `/servers/<id>/did.json`. " +
+					"With `registry_url` set to the registry's public address (always so for the hosted registry) this is " +
+					"where verifiers resolve `did`, as `provider::capiscio::did_document_url(did)` computes it.",
+				Computed: true,
+			},
+			"did_document_key_id": schema.StringAttribute{
+				MarkdownDescription: "Id of the verification method the DID document lists first, the one verifiers use, " +
+					"such as `did:web:registry.capisc.io:servers:<id>#key-1`; null when the document could not be read.",
+				Computed: true,
+			},
+			"did_document_did_key": schema.StringAttribute{
+				MarkdownDescription: "`did:key:z6Mk...` of the key that verification method publishes; null when the document " +
+					"could not be read. Compare it with `provider::capiscio::did_key(capiscio_server_identity.NAME.public_key_pem)` " +
+					"to assert that verifiers get the key a `capiscio_server_identity` declares, even when another key was " +
+					"registered on the record outside Terraform.",
+				Computed: true,
+			},
+			"did_document_serves_registered_key": schema.BoolAttribute{
+				MarkdownDescription: "True when the DID document is this record's (its `id` is `did`) and publishes the key the " +
+					"record holds (`public_key_pem`). False when it publishes another key (a registry that has not caught up " +
+					"with a rotation, a stale cache in front of it), when it could not be read (a warning says why), or when " +
+					"the record holds no key.",
+				Computed: true,
+			},
 		},
 	}
 }
@@ -162,6 +196,7 @@ func (d *serverIdentityDataSource) Read(ctx context.Context, req datasource.Read
 	}
 	state, diags := serverToDataSourceModel(server)
 	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(d.applyDIDDocument(ctx, server, &state)...)
 	// Terraform requires configured values back unchanged: keep the user's
 	// spelling (an upper-case UUID, a lower-case %3a).
 	if !cfg.ServerID.IsNull() {
@@ -229,6 +264,45 @@ func sameServerDID(l serverLookup, registryDID string) bool {
 	}
 	host, id, err := did.ParseServerDID(registryDID)
 	return err == nil && strings.EqualFold(host, l.didHost) && strings.EqualFold(id, l.serverID)
+}
+
+// applyDIDDocument reads the record's public DID document and records what
+// it publishes. A document that cannot be read is a warning, not an error:
+// the lookup stands, and did_document_serves_registered_key is false.
+func (d *serverIdentityDataSource) applyDIDDocument(ctx context.Context, s *protocol.Server, m *serverIdentityDataSourceModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	m.DIDDocumentURL = types.StringValue(d.data.client.DIDDocumentURL(s.ID))
+	m.DIDDocumentKeyID, m.DIDDocumentDIDKey = types.StringNull(), types.StringNull()
+	m.DIDDocumentServesRegisteredKey = types.BoolValue(false)
+	published, err := d.data.client.PublishedKey(ctx, s.ID)
+	if err != nil {
+		diags.AddWarning("DID Document Not Readable",
+			fmt.Sprintf("Reading the DID document of server record %s at %s failed, so did_document_key_id and did_document_did_key "+
+				"are null and did_document_serves_registered_key is false. Verifiers that resolve %s may fail the same way: check "+
+				"the registry's status and run the command again.\n\nRegistry error: %s", s.ID, m.DIDDocumentURL.ValueString(), s.DID, err))
+		return diags
+	}
+	desc, err := keys.DescribePublic(published.Key)
+	if err != nil {
+		diags.AddWarning("DID Document Not Readable", fmt.Sprintf("The DID document of server record %s publishes an unusable key: %s", s.ID, err))
+		return diags
+	}
+	registered, _ := registeredKey(s)
+	serves := sameServerDID(serverLookup{serverID: s.ID, did: s.DID, didHost: didHostOf(s.DID)}, published.DID) &&
+		registered != nil && registered.Equal(published.Key)
+	m.DIDDocumentKeyID = stringOrNull(published.MethodID)
+	m.DIDDocumentDIDKey = types.StringValue(desc.DIDKey)
+	m.DIDDocumentServesRegisteredKey = types.BoolValue(serves)
+	tflog.Debug(ctx, "Read the server's DID document", map[string]any{
+		"server_id": s.ID, "did_document_key_id": published.MethodID, "did_document_serves_registered_key": serves,
+	})
+	return diags
+}
+
+// didHostOf is the decoded host of a server DID ("" when it is not one).
+func didHostOf(serverDID string) string {
+	host, _, _ := did.ParseServerDID(serverDID)
+	return host
 }
 
 // notFoundDetail explains a 404: the id is wrong, the record was deleted, or

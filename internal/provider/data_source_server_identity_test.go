@@ -1,14 +1,24 @@
 package provider
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -16,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
+	"github.com/capiscio/terraform-provider-capiscio/internal/registry"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
 )
 
@@ -63,6 +74,12 @@ func TestServerIdentityDataSource_ByServerIDAndDID(t *testing.T) {
 		"key_id":         knownvalue.StringExact(rfcThumbprint),
 		"domain":         knownvalue.Null(), // no badge has named one yet
 		"trust_level":    knownvalue.StringExact("1"),
+		// What the public DID document publishes, computed from the DID
+		// and the key alone.
+		"did_document_url":                   knownvalue.StringExact(reg.URL + "/servers/" + rec.ID + "/did.json"),
+		"did_document_key_id":                knownvalue.StringExact(did + "#key-1"),
+		"did_document_did_key":               knownvalue.StringExact(rfcDIDKey),
+		"did_document_serves_registered_key": knownvalue.Bool(true),
 	}
 	var checks []statecheck.StateCheck
 	for _, addr := range []string{testDataByID, testDataByDID} {
@@ -320,4 +337,259 @@ func TestServerRecordKeyFallback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// didDocumentTap sits in front of the registry's DID document route. Live, it
+// passes requests through and remembers each document; stale, it serves the
+// document remembered last (a cache in front of the registry that has not
+// caught up with a rotation); missing, it answers 404.
+type didDocumentTap struct {
+	mode atomic.Int32 // one of tapLive, tapStale, tapMissing
+	mu   sync.Mutex
+	last map[string][]byte
+}
+
+const (
+	tapLive int32 = iota
+	tapStale
+	tapMissing
+)
+
+func (d *didDocumentTap) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/did.json") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		switch d.mode.Load() {
+		case tapMissing:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"success":false,"error":"not_found","message":"no such document"}`))
+		case tapStale:
+			w.Header().Set("Content-Type", "application/did+json")
+			_, _ = w.Write(d.last[r.URL.Path])
+		default:
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			if d.last == nil {
+				d.last = map[string][]byte{}
+			}
+			d.last[r.URL.Path] = rec.Body.Bytes()
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		}
+	})
+}
+
+// TestServerIdentityDataSource_DIDDocument follows a record made out of band
+// through what its DID document publishes: its key; the new key after a
+// rotation outside Terraform; the old key from a stale document, which the
+// data source reports as not serving the registered key; and a document
+// that cannot be read, which leaves the lookup standing with the document's
+// attributes null.
+func TestServerIdentityDataSource_DIDDocument(t *testing.T) {
+	var tap didDocumentTap
+	reg := testRegistry(t, registrytest.WithMiddleware(tap.middleware))
+	rec := registryCreate(t, reg, "published", rfcDIDKey, rfcPublicPEM)
+	rotated, back := newTestKey(t), newTestKey(t)
+	const addr = "data.capiscio_server_identity.test"
+	cfg := testDataSourceConfig(reg, fmt.Sprintf("data \"capiscio_server_identity\" \"test\" {\n  server_id = %q\n}\n", rec.ID))
+	document := func(didKey knownvalue.Check, serves bool) []statecheck.StateCheck {
+		return []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(addr, tfjsonpath.New("did_document_url"), knownvalue.StringExact(reg.URL+"/servers/"+rec.ID+"/did.json")),
+			statecheck.ExpectKnownValue(addr, tfjsonpath.New("did_document_did_key"), didKey),
+			statecheck.ExpectKnownValue(addr, tfjsonpath.New("did_document_serves_registered_key"), knownvalue.Bool(serves)),
+		}
+	}
+	registered := func(didKey string) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(addr, tfjsonpath.New("did_key"), knownvalue.StringExact(didKey))
+	}
+	unitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories(nil),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigStateChecks: append(document(knownvalue.StringExact(rfcDIDKey), true),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("did_document_key_id"), knownvalue.StringExact(rec.DID+"#key-1"))),
+			},
+			{
+				PreConfig: func() {
+					if resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+rec.ID, protocol.RegisterKeyRequest{DID: rotated.DIDKey, PublicKey: rotated.PEM}); resp.StatusCode != http.StatusOK {
+						t.Fatalf("rotating the key out of band: HTTP %d: %s", resp.StatusCode, body)
+					}
+				},
+				Config:            cfg,
+				ConfigStateChecks: append(document(knownvalue.StringExact(rotated.DIDKey), true), registered(rotated.DIDKey)),
+			},
+			{
+				PreConfig: func() {
+					tap.mode.Store(tapStale)
+					if resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+rec.ID, protocol.RegisterKeyRequest{DID: back.DIDKey, PublicKey: back.PEM}); resp.StatusCode != http.StatusOK {
+						t.Fatalf("rotating the key out of band: HTTP %d: %s", resp.StatusCode, body)
+					}
+				},
+				Config: cfg,
+				// The record holds the newest key, the stale document the one before.
+				ConfigStateChecks: append(document(knownvalue.StringExact(rotated.DIDKey), false), registered(back.DIDKey)),
+			},
+			{
+				PreConfig: func() { tap.mode.Store(tapMissing) },
+				Config:    cfg,
+				ConfigStateChecks: append(document(knownvalue.Null(), false),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("did_document_key_id"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact(protocol.StatusActive))),
+			},
+		},
+	})
+}
+
+// TestServerIdentityDataSource_DIDDocumentWarning calls Read directly (the
+// harness cannot see warnings): a DID document that cannot be read is a
+// warning that names the record, the URL and what the attributes then say,
+// and the lookup itself succeeds.
+func TestServerIdentityDataSource_DIDDocumentWarning(t *testing.T) {
+	t.Parallel()
+	tap := &didDocumentTap{}
+	tap.mode.Store(tapMissing)
+	reg := testRegistry(t, registrytest.WithMiddleware(tap.middleware))
+	rec := registryCreate(t, reg, "unpublished", rfcDIDKey, rfcPublicPEM)
+	client, err := registry.New(registry.Config{BaseURL: reg.URL, APIKey: reg.APIKey, MaxRetries: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d := &serverIdentityDataSource{data: &providerData{client: client, registryURL: reg.URL}}
+	var sr datasource.SchemaResponse
+	d.Schema(ctx, datasource.SchemaRequest{}, &sr)
+	objType := sr.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	attrs := map[string]tftypes.Value{}
+	for name, typ := range objType.AttributeTypes {
+		attrs[name] = tftypes.NewValue(typ, nil)
+	}
+	attrs["server_id"] = tftypes.NewValue(tftypes.String, rec.ID)
+	req := datasource.ReadRequest{Config: tfsdk.Config{Schema: sr.Schema, Raw: tftypes.NewValue(objType, attrs)}}
+	resp := datasource.ReadResponse{State: tfsdk.State{Schema: sr.Schema, Raw: tftypes.NewValue(objType, nil)}}
+	d.Read(ctx, req, &resp)
+
+	if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 1 {
+		t.Fatalf("diagnostics = %v, want one warning", resp.Diagnostics)
+	}
+	w := resp.Diagnostics.Warnings()[0]
+	if w.Summary() != "DID Document Not Readable" {
+		t.Errorf("summary = %q", w.Summary())
+	}
+	for _, want := range []string{rec.ID, reg.URL + "/servers/" + rec.ID + "/did.json", rec.DID, "did_document_serves_registered_key is false", "not_found"} {
+		if !strings.Contains(w.Detail(), want) {
+			t.Errorf("warning detail does not mention %q: %s", want, w.Detail())
+		}
+	}
+	var got serverIdentityDataSourceModel
+	if diags := resp.State.Get(ctx, &got); diags.HasError() {
+		t.Fatal(diags)
+	}
+	if got.DIDKey.ValueString() != rfcDIDKey || got.DIDDocumentServesRegisteredKey.ValueBool() || !got.DIDDocumentDIDKey.IsNull() {
+		t.Errorf("state after an unreadable document: did_key %s, serves %s, document did_key %s",
+			got.DIDKey, got.DIDDocumentServesRegisteredKey, got.DIDDocumentDIDKey)
+	}
+}
+
+// TestServerIdentityDataSource_CheckBlock runs the post-deploy check of the
+// guide (examples/guides/post-deploy-checks, copied as is) with the real CLI
+// and the provider binary: the check passes after the apply; once another key
+// is registered on the record out of band, a refresh-only apply reports the
+// failed assertion as a warning and succeeds, changing nothing in the
+// registry; the next apply registers the identity's key again and the check
+// passes; a record disabled out of band fails the status assertion the same
+// way. Every supported CLI runs it (Terraform 1.11+, OpenTofu).
+func TestServerIdentityDataSource_CheckBlock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the provider binary")
+	}
+	t.Parallel()
+	reg := registrytest.Start(t)
+	tf := newCLIRun(t, reg)
+	tf.env = append(tf.env, "TF_LOG=", EnvRegistryURL+"="+reg.URL, EnvAPIKey+"="+reg.APIKey)
+	copyTF(t, "../../examples/guides/post-deploy-checks", tf.dir)
+	const (
+		keyFailed    = "not this identity's key"
+		statusFailed = "gets no badges and verifiers reject it"
+	)
+	noFailure := func(step, out string) {
+		t.Helper()
+		for _, failed := range []string{keyFailed, statusFailed, "does not publish the key the registry holds"} {
+			if wrapRe(failed).MatchString(out) { // Terraform wraps the message
+				t.Errorf("%s: a check assertion failed (%q):\n%s", step, failed, out)
+			}
+		}
+	}
+
+	noFailure("apply", tf.run("apply", "-auto-approve"))
+	id := managedStateAttr(t, tf, "id")
+	declared := managedStateAttr(t, tf, "did_key")
+
+	rogue := newTestKey(t)
+	if resp, body := regDo(reg, http.MethodPut, "/v1/sdk/servers/"+id, protocol.RegisterKeyRequest{DID: rogue.DIDKey, PublicKey: rogue.PEM}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("registering another key out of band: HTTP %d: %s", resp.StatusCode, body)
+	}
+	out := tf.run("apply", "-refresh-only", "-auto-approve") // fails the test unless it succeeds
+	for _, want := range []string{"Warning:", "weather_identity_published", keyFailed, rogue.DIDKey} {
+		if !wrapRe(want).MatchString(out) {
+			t.Errorf("refresh-only apply after the out-of-band key does not say %q:\n%s", want, out)
+		}
+	}
+	if s, _ := registryGet(t, reg, id); s.DIDKey != rogue.DIDKey {
+		t.Fatalf("a refresh-only apply changed the record's key to %s", s.DIDKey)
+	}
+
+	out = tf.run("apply", "-auto-approve")
+	if !strings.Contains(out, "Server Key Will Be Registered Again") {
+		t.Errorf("the apply after the out-of-band key did not register the identity's key again:\n%s", out)
+	}
+	noFailure("apply that mends the key", out)
+	if s, _ := registryGet(t, reg, id); s.DIDKey != declared {
+		t.Fatalf("after the apply the record holds %s, want the identity's key %s", s.DIDKey, declared)
+	}
+	noFailure("refresh-only apply after the mend", tf.run("apply", "-refresh-only", "-auto-approve"))
+
+	if resp, body := regDo(reg, http.MethodPost, "/v1/sdk/servers/"+id+"/disable", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("disabling the record out of band: HTTP %d: %s", resp.StatusCode, body)
+	}
+	if out := tf.run("apply", "-refresh-only", "-auto-approve"); !wrapRe(statusFailed).MatchString(out) || !wrapRe("is disabled").MatchString(out) {
+		t.Errorf("refresh-only apply after disabling the record does not report it:\n%s", out)
+	}
+}
+
+// managedStateAttr reads one attribute of the only managed resource in the
+// state of a binary-level run (a check's data source may be stored too).
+func managedStateAttr(t *testing.T, tf *cliRun, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(tf.dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Resources []struct {
+			Mode      string `json:"mode"`
+			Instances []struct {
+				Attributes map[string]any `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st.Resources {
+		if r.Mode == "managed" && len(r.Instances) == 1 {
+			s, _ := r.Instances[0].Attributes[name].(string)
+			return s
+		}
+	}
+	t.Fatalf("no managed resource in state")
+	return ""
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -47,6 +48,7 @@ var (
 	_ provider.ProviderWithEphemeralResources = (*capiscioProvider)(nil)
 	_ provider.ProviderWithFunctions          = (*capiscioProvider)(nil)
 	_ provider.ProviderWithActions            = (*capiscioProvider)(nil)
+	_ provider.ProviderWithListResources      = (*capiscioProvider)(nil)
 )
 
 // New returns the provider factory used by main.go.
@@ -162,6 +164,7 @@ func (p *capiscioProvider) Configure(ctx context.Context, req provider.Configure
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
 	resp.ActionData = data
+	resp.ListResourceData = data
 }
 
 type providerSettings struct {
@@ -254,6 +257,13 @@ func (p *capiscioProvider) EphemeralResources(_ context.Context) []func() epheme
 func (p *capiscioProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewServerIdentityDataSource,
+	}
+}
+
+// ListResources lists the list resources (terraform query, Terraform >= 1.14).
+func (p *capiscioProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewServerIdentityListResource,
 	}
 }
 

@@ -326,14 +326,44 @@ func (r *serverIdentityResource) ImportState(ctx context.Context, req resource.I
 		resp.Diagnostics.AddError("Invalid Import ID", "Import capiscio_server_identity by server id: "+err.Error())
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server_id"), id)...)
+	resp.Diagnostics.Append(importSeed(ctx, &resp.State, id)...)
 	r.setIdentity(ctx, resp.Identity, id, &resp.Diagnostics)
 	resp.Diagnostics.AddWarning("Imported Identity Has No Private Key",
 		fmt.Sprintf("Server record %s was imported with its public key only: private_key_pem stays null, "+
 			"and destroy will leave the record in place. To have Terraform hold a key for it, set server_id = %q in the "+
 			"configuration and rotate with terraform apply -replace=<address>: a new key is generated and registered on the "+
 			"same record, and its DID stays.", id, id))
+}
+
+// attributeSetter is a state or a listed resource object.
+type attributeSetter interface {
+	SetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}
+
+// importSeed writes what an import knows before Read: the record's id, in id
+// and server_id. Every other attribute stays null; Read fills the public side
+// from the registry (refreshFrom).
+func importSeed(ctx context.Context, target attributeSetter, id string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	diags.Append(target.SetAttribute(ctx, path.Root("id"), id)...)
+	diags.Append(target.SetAttribute(ctx, path.Root("server_id"), id)...)
+	return diags
+}
+
+// importedState writes into target the state an import of record s
+// produces: what ImportState writes, refreshed from s as Read refreshes an
+// imported identity. The list resource uses it, so a listed record and an
+// imported one are the same object.
+func importedState(ctx context.Context, target *tfsdk.Resource, s *protocol.Server, registryURL string) diag.Diagnostics {
+	diags := importSeed(ctx, target, s.ID)
+	var m serverIdentityModel
+	diags.Append(target.Get(ctx, &m)...)
+	if diags.HasError() {
+		return diags
+	}
+	m.refreshFrom(s, registryURL)
+	diags.Append(target.Set(ctx, &m)...)
+	return diags
 }
 
 // ---- steps ----

@@ -82,11 +82,7 @@ func (m *serverIdentityModel) applyServer(s *protocol.Server, registryURL string
 	m.ServerID = types.StringValue(s.ID)
 	m.DID = types.StringValue(s.DID)
 	m.Name = types.StringValue(s.Name)
-	// A record the registry answered for, without a status, is not disabled.
-	m.Status = types.StringValue(protocol.StatusActive)
-	if s.Status != "" {
-		m.Status = types.StringValue(s.Status)
-	}
+	m.Status = types.StringValue(recordStatus(s))
 	m.RegistryURL = types.StringValue(registryURL)
 	if m.Domain.IsUnknown() {
 		m.Domain = types.StringNull()
@@ -97,6 +93,15 @@ func (m *serverIdentityModel) applyServer(s *protocol.Server, registryURL string
 	if m.IssueBadge.IsNull() || m.IssueBadge.IsUnknown() {
 		m.IssueBadge = types.BoolValue(true)
 	}
+}
+
+// recordStatus is the status of a record the registry answered for: one
+// without a status is not disabled.
+func recordStatus(s *protocol.Server) string {
+	if s.Status == "" {
+		return protocol.StatusActive
+	}
+	return s.Status
 }
 
 // applyPending fills a state for an unconfirmed create: the key is known,

@@ -458,6 +458,12 @@ func (c *Client) DIDDocument(ctx context.Context, id string) (*protocol.DIDDocum
 	return doc, nil
 }
 
+// DIDDocumentURL is where DIDDocument reads a server's did:web document:
+// the registry's base URL and /servers/{id}/did.json.
+func (c *Client) DIDDocumentURL(id string) string {
+	return c.baseURL + protocol.Path(protocol.PathDIDDocument, id)
+}
+
 // PublishedKey is the key a server's did:web document publishes.
 type PublishedKey struct {
 	// DID is the document's id.

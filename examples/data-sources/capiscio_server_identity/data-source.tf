@@ -18,3 +18,12 @@ output "billing_did_key" {
     error_message = "The billing MCP server's record is disabled in the CapiscIO registry."
   }
 }
+
+# After every plan and apply, warn when verifiers resolving the DID would not
+# get the key the registry holds (see the Post-deploy checks guide).
+check "billing_published" {
+  assert {
+    condition     = data.capiscio_server_identity.billing.did_document_serves_registered_key
+    error_message = "${data.capiscio_server_identity.billing.did_document_url} does not publish the registered key ${data.capiscio_server_identity.billing.did_key}."
+  }
+}
