@@ -664,7 +664,7 @@ func TestClient_PublicReplies(t *testing.T) {
 	wantDoc := &protocol.DIDDocument{
 		Context: []string{"https://www.w3.org/ns/did/v1"}, ID: testDIDWeb,
 		VerificationMethod: []protocol.VerificationMethod{{ID: vm, Type: "Ed25519VerificationKey2020", Controller: testDIDWeb, PublicKeyMultibase: "z6Mk"}},
-		Authentication:              []string{vm}, AssertionMethod: []string{vm},
+		Authentication:     []string{vm}, AssertionMethod: []string{vm},
 	}
 	if diff := cmp.Diff(wantDoc, doc); diff != "" {
 		t.Errorf("DID document mismatch (-want +got):\n%s", diff)
