@@ -112,16 +112,7 @@ func (m *serverIdentityModel) applyPending(idempotencyKey, registryURL string) {
 		m.ServerID = types.StringNull()
 	}
 	m.DID = types.StringNull()
-	if m.Name.IsUnknown() {
-		m.Name = types.StringNull()
-	}
-	m.Status = types.StringNull()
-	m.RegistryURL = types.StringValue(registryURL)
-	m.applyBadge(nil)
-	if m.TrustLevel.IsUnknown() {
-		m.TrustLevel = types.StringNull()
-	}
-	m.refreshEnv()
+	m.applyUnconfirmed(registryURL)
 }
 
 // applyUnconfirmedKey fills a state for a key registration on a given record
@@ -132,6 +123,12 @@ func (m *serverIdentityModel) applyUnconfirmedKey(registryURL string) {
 	if m.DID.IsUnknown() {
 		m.DID = types.StringNull()
 	}
+	m.applyUnconfirmed(registryURL)
+}
+
+// applyUnconfirmed fills what an unconfirmed registration leaves unknown:
+// the name as planned (or null), no status, no badge.
+func (m *serverIdentityModel) applyUnconfirmed(registryURL string) {
 	if m.Name.IsUnknown() {
 		m.Name = types.StringNull()
 	}

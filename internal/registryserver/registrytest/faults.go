@@ -19,7 +19,6 @@ package registrytest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"path"
 	"sort"
@@ -440,81 +439,4 @@ func (f *Faults) observe(h http.Header) {
 	if h.Get("Idempotent-Replayed") == "true" {
 		f.replayed.Add(1)
 	}
-}
-
-// replayWatcher counts replayed creates on their way out.
-type replayWatcher struct {
-	http.ResponseWriter
-	f       *Faults
-	checked bool
-}
-
-func (w *replayWatcher) WriteHeader(code int) {
-	if !w.checked {
-		w.checked = true
-		w.f.observe(w.Header())
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *replayWatcher) Write(b []byte) (int, error) {
-	if !w.checked {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w *replayWatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// bufferedWriter holds a whole reply so the handler can finish (and commit)
-// before the fault decides what the client gets.
-type bufferedWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedWriter) Header() http.Header { return b.header }
-
-func (b *bufferedWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
-}
-
-func (b *bufferedWriter) flushTo(w http.ResponseWriter) {
-	for k, v := range b.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(max(b.status, http.StatusOK))
-	_, _ = w.Write(b.body.Bytes())
-}
-
-// resetConn takes the connection from net/http and closes it with SO_LINGER 0,
-// so the peer gets a TCP RST and no reply bytes. If the writer cannot be
-// hijacked (HTTP/2), it panics with http.ErrAbortHandler, which makes net/http
-// abort the reply without writing it.
-func resetConn(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tcp, ok := conn.(*net.TCPConn); ok {
-		_ = tcp.SetLinger(0)
-	}
-	_ = conn.Close()
-}
-
-func writeFaultError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = fmt.Fprintf(w, `{"success":false,"error":%q,"message":%q}`, code, message)
 }
