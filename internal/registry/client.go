@@ -1,3 +1,11 @@
+// Package registry is the HTTP client for the CapiscIO registry API: retries
+// with backoff that honour Retry-After and the deadline, idempotent creates,
+// redaction of secrets from every error and log line, verification of what a
+// reply says before it is believed (badges, registrations) and proof before a
+// record is taken as deleted. The wire types, routes and identifier rules are
+// the protocol package's (internal/protocol), shared with the local registry.
+//
+// This package never imports terraform-plugin-framework.
 package registry
 
 import (
