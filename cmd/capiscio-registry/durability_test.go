@@ -100,7 +100,7 @@ func TestDurability_KillNine(t *testing.T) {
 				mu.Lock()
 				acked[env.Data.ID] = env.Data
 				mu.Unlock()
-				r, err = tryHTTP(http.MethodPost, first.url+strings.Replace(protocol.PathServerBadge, "{id}", env.Data.ID, 1), devKey, nil)
+				r, err = tryHTTP(http.MethodPost, first.url+protocol.Path(protocol.PathServerBadge, env.Data.ID), devKey, nil)
 				if err != nil || r.status != http.StatusCreated {
 					return
 				}
@@ -130,7 +130,7 @@ func TestDurability_KillNine(t *testing.T) {
 		t.Errorf("CA key after restart = %+v, want %+v", got.Keys[0], jwks.Keys[0])
 	}
 	for id, want := range acked {
-		r := httpDo(t, http.MethodGet, second.url+strings.Replace(protocol.PathServer, "{id}", id, 1), devKey, nil)
+		r := httpDo(t, http.MethodGet, second.url+protocol.Path(protocol.PathServer, id), devKey, nil)
 		if r.status != http.StatusOK {
 			t.Errorf("acknowledged server %s lost: %d %s", id, r.status, r.body)
 			continue
@@ -144,7 +144,7 @@ func TestDurability_KillNine(t *testing.T) {
 		}
 	}
 	for jti := range ackedBadges {
-		r := httpDo(t, http.MethodGet, second.url+strings.Replace(protocol.PathBadgeStatus, "{jti}", jti, 1), "", nil)
+		r := httpDo(t, http.MethodGet, second.url+protocol.Path(protocol.PathBadgeStatus, jti), "", nil)
 		if r.status != http.StatusOK {
 			t.Errorf("acknowledged badge %s lost: %d %s", jti, r.status, r.body)
 		}

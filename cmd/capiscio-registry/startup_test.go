@@ -58,7 +58,7 @@ func newDataFixture(t *testing.T, bin string) dataFixture {
 			t.Fatalf("create server: %d %s", r.status, r.body)
 		}
 		serverID = env.Data.ID
-		r = httpDo(t, http.MethodPost, p.url+strings.Replace(protocol.PathServerBadge, "{id}", serverID, 1), fixtureDevKey, nil)
+		r = httpDo(t, http.MethodPost, p.url+protocol.Path(protocol.PathServerBadge, serverID), fixtureDevKey, nil)
 		var badge protocol.Envelope[protocol.Badge]
 		if r.status != http.StatusCreated || json.Unmarshal(r.body, &badge) != nil {
 			t.Fatalf("issue badge: %d %s", r.status, r.body)
@@ -222,7 +222,7 @@ func TestServe_RefusesBadDataDir(t *testing.T) {
 	t.Run("healthy copy starts", func(t *testing.T) {
 		t.Parallel()
 		p := startProcess(t, bin, copyDir(t, fx.dir))
-		if r := httpDo(t, http.MethodGet, p.url+strings.Replace(protocol.PathBadgeStatus, "{jti}", fx.jti, 1), "", nil); r.status != http.StatusOK {
+		if r := httpDo(t, http.MethodGet, p.url+protocol.Path(protocol.PathBadgeStatus, fx.jti), "", nil); r.status != http.StatusOK {
 			t.Errorf("badge status on the healthy copy: %d %s", r.status, r.body)
 		}
 		stopGracefully(t, p)
@@ -387,7 +387,7 @@ func dirWithBadge(t *testing.T) (dir, caX string) {
 	if r.status != http.StatusCreated || json.Unmarshal(r.body, &env) != nil {
 		t.Fatalf("create server: %d %s", r.status, r.body)
 	}
-	if r = httpDo(t, http.MethodPost, p.url+strings.Replace(protocol.PathServerBadge, "{id}", env.Data.ID, 1), fixtureDevKey, nil); r.status != http.StatusCreated {
+	if r = httpDo(t, http.MethodPost, p.url+protocol.Path(protocol.PathServerBadge, env.Data.ID), fixtureDevKey, nil); r.status != http.StatusCreated {
 		t.Fatalf("issue badge: %d %s", r.status, r.body)
 	}
 	caX = getJWKS(t, p.url).Keys[0].X

@@ -46,7 +46,7 @@ func newFuzzRegistry(f *testing.F) *fuzzRegistry {
 		f.Fatalf("create: %d %s", status, raw)
 	}
 	fr.id = created.Data.ID
-	status, raw = fr.send(http.MethodPost, strings.Replace(protocol.PathServerBadge, "{id}", fr.id, 1), nil, "")
+	status, raw = fr.send(http.MethodPost, protocol.Path(protocol.PathServerBadge, fr.id), nil, "")
 	var badge protocol.Envelope[protocol.Badge]
 	if status != http.StatusCreated || json.Unmarshal(raw, &badge) != nil {
 		f.Fatalf("badge: %d %s", status, raw)
@@ -148,9 +148,9 @@ func FuzzRequestDecoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, idemKey string) {
 		targets := []struct{ method, path, key string }{
 			{http.MethodPost, protocol.PathServers, idemKey},
-			{http.MethodPut, strings.Replace(protocol.PathServer, "{id}", fr.id, 1), ""},
-			{http.MethodPost, strings.Replace(protocol.PathServerBadge, "{id}", fr.id, 1), ""},
-			{http.MethodPost, strings.Replace(protocol.PathBadgeRevoke, "{jti}", fr.jti, 1), ""},
+			{http.MethodPut, protocol.Path(protocol.PathServer, fr.id), ""},
+			{http.MethodPost, protocol.Path(protocol.PathServerBadge, fr.id), ""},
+			{http.MethodPost, protocol.Path(protocol.PathBadgeRevoke, fr.jti), ""},
 		}
 		for _, tg := range targets {
 			status, reply := fr.send(tg.method, tg.path, body, tg.key)

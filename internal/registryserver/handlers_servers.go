@@ -55,7 +55,7 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", strings.Replace(protocol.PathServer, "{id}", rec.ID, 1))
+	w.Header().Set("Location", protocol.Path(protocol.PathServer, rec.ID))
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 		return ok(w, http.StatusOK, s.toWire(rec))

@@ -122,6 +122,8 @@ func badgeStatus(t testing.TB, reg *registrytest.Registry, jti string) protocol.
 }
 
 // pathOf fills the {id} or {jti} placeholder of a route path.
+// pathOf fills a route template without escaping, so tests can send
+// values protocol.Path would escape.
 func pathOf(pattern, value string) string {
 	pattern = strings.Replace(pattern, "{id}", value, 1)
 	return strings.Replace(pattern, "{jti}", value, 1)
