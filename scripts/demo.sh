@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-version=${VERSION:-0.1.0}
+version=${VERSION:-0.2.0}
 
 command -v terraform >/dev/null || { echo "demo: terraform is not on PATH (Terraform >= 1.11 or OpenTofu >= 1.11 is needed)" >&2; exit 1; }
 [ -x bin/terraform-provider-capiscio ] && [ -x bin/capiscio-registry ] || make build

@@ -1,14 +1,12 @@
 package provider
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -33,9 +31,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("TF_CLI_CONFIG_FILE", rc)
-	// The provider block in every test names its registry; the environment must not.
-	for _, k := range []string{EnvRegistryURL, EnvServerURL, EnvAPIKey} {
-		os.Unsetenv(k)
+	// The provider block in every test names its registry; the environment
+	// must not, except for acceptance tests (TF_ACC), which take their
+	// registry and API key from it.
+	if os.Getenv("TF_ACC") == "" {
+		for _, k := range []string{EnvRegistryURL, EnvServerURL, EnvAPIKey} {
+			os.Unsetenv(k)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -116,9 +118,6 @@ func unitTest(t *testing.T, tc resource.TestCase) {
 	t.Parallel()
 	resource.UnitTest(t, tc)
 }
-
-var _ = context.Background
-var _ = time.Second
 
 // registryCreateWithKey makes a record out of band with another
 // organisation's API key.

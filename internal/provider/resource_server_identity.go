@@ -284,7 +284,16 @@ func (r *serverIdentityResource) Delete(ctx context.Context, req resource.Delete
 				"from this state only.", id))
 		return
 	}
-	if err := r.data.client.DeleteServer(ctx, id); err != nil && !registry.IsNotFound(err) {
+	err := r.data.client.DeleteServer(ctx, id)
+	if registry.IsNotFound(err) {
+		// Deleted in the meantime only when the registry proves it: a 404
+		// from a registry without the route is no deletion.
+		if err = r.data.client.ProveGone(ctx, id, err); err != nil {
+			addNotProven(&resp.Diagnostics, id, r.data.registryURL, err)
+			return
+		}
+	}
+	if err != nil {
 		addRegistryError(&resp.Diagnostics, "Unable to Delete Server Identity",
 			fmt.Sprintf("Deleting server record %s failed. Run terraform destroy again to retry.", id), err)
 	}

@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -214,6 +215,49 @@ func TestServerIdentity_DriftRecordDeleted(t *testing.T) {
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{checkIdentityConsistent(reg, testAddr)},
 			},
+		},
+	})
+}
+
+// TestServerIdentity_DestroyNeedsProof: a DELETE answered 404 without the
+// registry's proof that the record is gone (here a proxy without the route:
+// 404, not the record's not_found) fails the destroy and keeps the identity
+// in state, its key with it; the record stays. Once DELETE works, destroy
+// deletes the record.
+func TestServerIdentity_DestroyNeedsProof(t *testing.T) {
+	faults := registrytest.NewFaults(&registrytest.Rule{Method: http.MethodDelete, Fault: registrytest.Status(http.StatusNotFound)})
+	reg := testRegistry(t, faults.Option())
+	var id string
+	unitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories(nil),
+		Steps: []resource.TestStep{
+			{
+				Config:            testIdentityConfig(reg, ``),
+				ConfigStateChecks: []statecheck.StateCheck{capture(testAddr, "id", &id)},
+			},
+			{
+				Config:      testIdentityConfig(reg, ``),
+				Destroy:     true,
+				ExpectError: regexp.MustCompile(`Server Record Not Confirmed Deleted`),
+			},
+			{
+				PreConfig: func() {
+					if s, code := registryGet(t, reg, id); code != http.StatusOK || s.ID != id {
+						t.Fatalf("after the failed destroy the record %s reads HTTP %d, want it kept", id, code)
+					}
+					faults.Disable()
+				},
+				Config: testIdentityConfig(reg, ``),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(), // the identity, its key with it, is still in state
+				}},
+			},
+		},
+		CheckDestroy: func(*terraform.State) error {
+			if _, code := registryGet(t, reg, id); code != http.StatusNotFound {
+				return fmt.Errorf("record %s reads HTTP %d after destroy, want 404", id, code)
+			}
+			return nil
 		},
 	})
 }

@@ -117,8 +117,8 @@ func errorCases(t *testing.T, fx errorFixture) map[string]errorCase {
 		"other org revoke":  {method: http.MethodPost, path: pathOf(protocol.PathBadgeRevoke, fx.otherJTI), status: 404, code: protocol.CodeNotFound},
 
 		// Discovery (S3, S7) is not supported.
-		"discover":        {method: http.MethodPost, path: "/v1/sdk/servers/discover", status: 404, code: protocol.CodeNotFound, message: "not supported"},
-		"server discover": {method: http.MethodPost, path: pathOf("/v1/sdk/servers/{id}/discover", fx.id), status: 404, code: protocol.CodeNotFound, message: "not supported"},
+		"discover":        {method: http.MethodPost, path: "/v1/sdk/servers/discover", status: 404, code: protocol.CodeNoRoute, message: "not supported"},
+		"server discover": {method: http.MethodPost, path: pathOf("/v1/sdk/servers/{id}/discover", fx.id), status: 404, code: protocol.CodeNoRoute, message: "not supported"},
 
 		// Disabled servers get no badges.
 		"badge for disabled server": {method: http.MethodPost, path: pathOf(protocol.PathServerBadge, fx.disabled), status: 403, code: protocol.CodeServerDisabled, message: "disabled"},

@@ -180,9 +180,10 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, status string
 	return ok(w, http.StatusOK, s.toWire(rec))
 }
 
-// discover handles S3 and S7 (POST .../discover): not supported here.
+// discover handles POST .../discover: not supported here. The 404 says
+// no_route, never the record's not_found: it is no evidence about a record.
 func (s *Server) discover(http.ResponseWriter, *http.Request) error {
-	return errorf(http.StatusNotFound, protocol.CodeNotFound,
+	return errorf(http.StatusNotFound, protocol.CodeNoRoute,
 		"server discovery (POST .../discover) is not supported by the local registry; its semantics are undocumented")
 }
 
