@@ -175,6 +175,9 @@ func DescribePrivate(priv ed25519.PrivateKey) (Material, error) {
 		return Material{}, fail(ErrCorruptKey, "the Ed25519 private key is inconsistent: its public half does not belong to its seed")
 	}
 	pub, _ := canonical.Public().(ed25519.PublicKey) // always an ed25519.PublicKey
+	// A key derived from a seed is [s]B, canonically encoded: it always
+	// passes the point check, so its costly part is skipped.
+	goodPoints.add(pub)
 	public, err := DescribePublic(pub)
 	if err != nil {
 		return Material{}, err

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"sync"
 
 	"filippo.io/edwards25519"
 )
@@ -57,6 +58,17 @@ var lMinusOne = func() *edwards25519.Scalar {
 // refuse it too; the canonical check still comes first because it is cheap
 // and names the actual fault.
 func checkPoint(pub []byte) pointFault {
+	if goodPoints.has(pub) {
+		return pointOK
+	}
+	f := checkPointUncached(pub)
+	if f == pointOK {
+		goodPoints.add(pub)
+	}
+	return f
+}
+
+func checkPointUncached(pub []byte) pointFault {
 	p, err := new(edwards25519.Point).SetBytes(pub)
 	switch {
 	case err != nil:
@@ -71,6 +83,44 @@ func checkPoint(pub []byte) pointFault {
 		return pointMixedOrder
 	}
 	return pointOK
+}
+
+// goodPoints remembers keys that passed checkPoint. The check is a pure
+// function of the 32 bytes and costs a scalar multiplication (about 0.1 ms);
+// a provider run meets each key several times (plan, apply, the check of the
+// registry's reply, refresh) and the local registry meets a key on create and
+// on every registration. Only keys that passed are kept, so nothing an
+// attacker sends can make a bad key pass; the set is emptied when it reaches
+// maxGoodPoints keys, which bounds its memory (about 1 MiB).
+var goodPoints = pointSet{m: map[[32]byte]struct{}{}}
+
+const maxGoodPoints = 1 << 14
+
+type pointSet struct {
+	mu sync.Mutex
+	m  map[[32]byte]struct{}
+}
+
+func (s *pointSet) has(pub []byte) bool {
+	if len(pub) != 32 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[[32]byte(pub)]
+	return ok
+}
+
+func (s *pointSet) add(pub []byte) {
+	if len(pub) != 32 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= maxGoodPoints {
+		clear(s.m)
+	}
+	s.m[[32]byte(pub)] = struct{}{}
 }
 
 // isSmallOrder reports [8]P = identity: P is one of the 8 points of the
