@@ -45,10 +45,10 @@ var timeoutsAttrTypes = map[string]attr.Type{
 }
 
 // nullOf and unknownOf return a null or an unknown value of v's type.
-func nullOf(t *testing.T, v attr.Value) attr.Value    { return valueOf(t, v, false) }
-func unknownOf(t *testing.T, v attr.Value) attr.Value { return valueOf(t, v, true) }
+func nullOf(t testing.TB, v attr.Value) attr.Value    { return valueOf(t, v, false) }
+func unknownOf(t testing.TB, v attr.Value) attr.Value { return valueOf(t, v, true) }
 
-func valueOf(t *testing.T, v attr.Value, unknown bool) attr.Value {
+func valueOf(t testing.TB, v attr.Value, unknown bool) attr.Value {
 	t.Helper()
 	pick := func(null, unk attr.Value) attr.Value {
 		if unknown {

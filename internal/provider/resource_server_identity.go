@@ -80,7 +80,7 @@ func (r *serverIdentityResource) Configure(_ context.Context, req resource.Confi
 // later failure never loses a registered record.
 func (r *serverIdentityResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan serverIdentityModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(identityCodec().get(ctx, req.Plan.Raw, &plan)...)
 	keyConfig, keyDiags := withWriteOnlyKey(ctx, plan, req.Config)
 	resp.Diagnostics.Append(keyDiags...)
 	ctx, cancel, ok := r.begin(ctx, plan.Timeouts.Create, defaultCreateTimeout, &resp.Diagnostics)
@@ -143,7 +143,7 @@ func (r *serverIdentityResource) Create(ctx context.Context, req resource.Create
 // ModifyPlan can say what the plan does about it.
 func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state serverIdentityModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(identityCodec().get(ctx, req.State.Raw, &state)...)
 	ctx, cancel, ok := r.begin(ctx, state.Timeouts.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
 	if !ok {
@@ -184,7 +184,7 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 		resp.Diagnostics.Append(setPrivate(ctx, resp.Private, priv)...)
 	}
 	if !refreshed.equal(state) {
-		resp.Diagnostics.Append(resp.State.Set(ctx, &refreshed)...)
+		resp.Diagnostics.Append(identityCodec().set(ctx, &resp.State, &refreshed)...)
 	}
 }
 
@@ -192,8 +192,8 @@ func (r *serverIdentityResource) Read(ctx context.Context, req resource.ReadRequ
 // (which gets a new badge) and a badge asked for later.
 func (r *serverIdentityResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state serverIdentityModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(identityCodec().get(ctx, req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(identityCodec().get(ctx, req.State.Raw, &state)...)
 	ctx, cancel, ok := r.begin(ctx, plan.Timeouts.Update, defaultUpdateTimeout, &resp.Diagnostics)
 	defer cancel()
 	if !ok {
@@ -229,7 +229,7 @@ func (r *serverIdentityResource) Update(ctx context.Context, req resource.Update
 // key. A record given by server_id is always left in place.
 func (r *serverIdentityResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state serverIdentityModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(identityCodec().get(ctx, req.State.Raw, &state)...)
 	ctx, cancel, ok := r.begin(ctx, state.Timeouts.Delete, defaultDeleteTimeout, &resp.Diagnostics)
 	defer cancel()
 	if !ok {
@@ -344,12 +344,12 @@ func importSeed(ctx context.Context, target attributeSetter, id string) diag.Dia
 func importedState(ctx context.Context, target *tfsdk.Resource, s *protocol.Server, registryURL string) diag.Diagnostics {
 	diags := importSeed(ctx, target, s.ID)
 	var m serverIdentityModel
-	diags.Append(target.Get(ctx, &m)...)
+	diags.Append(identityCodec().get(ctx, target.Raw, &m)...)
 	if diags.HasError() {
 		return diags
 	}
 	m.refreshFrom(s, registryURL)
-	diags.Append(target.Set(ctx, &m)...)
+	diags.Append(identityCodec().set(ctx, target, &m)...)
 	return diags
 }
 
@@ -372,7 +372,7 @@ func (r *serverIdentityResource) newKey(key identityKey) newKey {
 
 // save writes the model to state and its id to the resource identity.
 func (r *serverIdentityResource) save(ctx context.Context, state *tfsdk.State, identity *tfsdk.ResourceIdentity, m *serverIdentityModel, diags *diag.Diagnostics) {
-	diags.Append(state.Set(ctx, m)...)
+	diags.Append(identityCodec().set(ctx, state, m)...)
 	r.setIdentity(ctx, identity, m.ID.ValueString(), diags)
 }
 

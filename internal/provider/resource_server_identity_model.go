@@ -1,7 +1,9 @@
 package provider
 
 import (
+	"context"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -50,6 +52,21 @@ type serverIdentityModel struct {
 	Status           types.String `tfsdk:"status"`
 	RegistryURL      types.String `tfsdk:"registry_url"`
 }
+
+// identityCodec converts serverIdentityModel to and from plans and states:
+// the resource's CRUD methods and ModifyPlan use it rather than the
+// framework's Get and Set, which cost about ten times as much per call (see
+// objectCodec and BenchmarkModelConversion). The model and the schema are
+// checked against each other once; a mismatch is a bug in this provider,
+// which TestObjectCodec_AgreesWithFramework fails on.
+var identityCodec = sync.OnceValue(func() *objectCodec[serverIdentityModel] {
+	ctx := context.Background()
+	c, err := newObjectCodec[serverIdentityModel](ctx, serverIdentitySchema(ctx))
+	if err != nil {
+		panic("capiscio_server_identity: model and schema disagree: " + err.Error())
+	}
+	return c
+})
 
 // newKey is a key this resource has just made or been given, with the facts
 // state records about it.

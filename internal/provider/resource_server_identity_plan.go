@@ -38,7 +38,7 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 	var plan serverIdentityModel
 	var configDomain types.String
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(identityCodec().get(ctx, req.Plan.Raw, &plan)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("domain"), &configDomain)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -47,11 +47,11 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 	plan.RegistryURL = types.StringValue(r.data.registryURL)
 	if req.State.Raw.IsNull() {
 		r.planCreate(ctx, req, &plan, configDomain, &resp.Diagnostics)
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(identityCodec().set(ctx, &resp.Plan, &plan)...)
 		return
 	}
 	var state serverIdentityModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(identityCodec().get(ctx, req.State.Raw, &state)...)
 	priv, diags := getPrivate(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -89,7 +89,7 @@ func (r *serverIdentityResource) ModifyPlan(ctx context.Context, req resource.Mo
 	// Most plans of an existing identity change nothing here: then the
 	// framework's plan stands, without converting the whole object again.
 	if !plan.equal(planned) {
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(identityCodec().set(ctx, &resp.Plan, &plan)...)
 	}
 }
 
