@@ -129,6 +129,7 @@ func runServer(ctx context.Context, f serveFlags, stdout, stderr io.Writer) erro
 func serveUntilDone(ctx context.Context, srv *registryserver.Server, ln net.Listener, f serveFlags, stdout io.Writer, logger *slog.Logger) error {
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
+		ConnState:         srv.ConnState,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -37,6 +37,11 @@ const (
 	DefaultUserAgent      = "terraform-provider-capiscio"
 )
 
+// MaxIdleConnsPerHost is how many idle connections to the registry a client
+// keeps for reuse: more than Terraform's -parallelism (10 by default), so
+// that every operation in flight finds one.
+const MaxIdleConnsPerHost = 64
+
 // Config configures a Client.
 type Config struct {
 	// BaseURL is the registry's absolute http(s) URL; a trailing "/" is
@@ -134,6 +139,12 @@ func New(cfg Config) (*Client, error) {
 		hc = &clone
 	} else {
 		hc = cleanhttp.DefaultPooledClient()
+		// cleanhttp keeps GOMAXPROCS+1 idle connections per host (3 on two
+		// cores). Terraform runs 10 operations at once by default, all
+		// against this one host: the connections above 3 were closed after
+		// each request and dialled again for the next (on both sides, a
+		// TCP handshake and teardown per request).
+		hc.Transport.(*http.Transport).MaxIdleConnsPerHost = MaxIdleConnsPerHost
 	}
 	hc.Timeout = timeout
 	origin := base.Scheme + "://" + base.Host

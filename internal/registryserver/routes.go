@@ -1,6 +1,7 @@
 package registryserver
 
 import (
+	"net"
 	"net/http"
 	"sync/atomic"
 
@@ -103,10 +104,14 @@ func (s *Server) statsHandler() http.Handler {
 // ResetStats. Requests counts every request except those to PathStats;
 // ByRoute counts the requests each route pattern served (unrouted requests
 // count only in Requests); Panics counts handler panics, which should stay 0.
+// Connections counts the connections clients opened, when the http.Server
+// reports them through ConnState: a client that keeps its connections alive
+// opens a few, one that does not opens one per request.
 type Stats struct {
-	Requests uint64            `json:"requests"`
-	ByRoute  map[string]uint64 `json:"byRoute"`
-	Panics   uint64            `json:"panics"`
+	Requests    uint64            `json:"requests"`
+	ByRoute     map[string]uint64 `json:"byRoute"`
+	Panics      uint64            `json:"panics"`
+	Connections uint64            `json:"connections"`
 }
 
 // stats holds the live counters. byRoute is built once and only read after,
@@ -114,6 +119,7 @@ type Stats struct {
 type stats struct {
 	total   atomic.Uint64
 	panics  atomic.Uint64
+	conns   atomic.Uint64
 	byRoute map[string]*atomic.Uint64
 }
 
@@ -128,9 +134,10 @@ func newStats(table []route) *stats {
 // Stats returns a snapshot of the request counters.
 func (s *Server) Stats() Stats {
 	out := Stats{
-		Requests: s.stats.total.Load(),
-		Panics:   s.stats.panics.Load(),
-		ByRoute:  make(map[string]uint64, len(s.stats.byRoute)),
+		Requests:    s.stats.total.Load(),
+		Panics:      s.stats.panics.Load(),
+		Connections: s.stats.conns.Load(),
+		ByRoute:     make(map[string]uint64, len(s.stats.byRoute)),
 	}
 	for pattern, n := range s.stats.byRoute {
 		out.ByRoute[pattern] = n.Load()
@@ -138,10 +145,19 @@ func (s *Server) Stats() Stats {
 	return out
 }
 
-// ResetStats sets every request counter to zero (Panics included).
+// ConnState counts new connections for Stats. Give it to the http.Server
+// that serves Handler (http.Server.ConnState).
+func (s *Server) ConnState(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		s.stats.conns.Add(1)
+	}
+}
+
+// ResetStats sets every counter to zero (Panics and Connections included).
 func (s *Server) ResetStats() {
 	s.stats.total.Store(0)
 	s.stats.panics.Store(0)
+	s.stats.conns.Store(0)
 	for _, n := range s.stats.byRoute {
 		n.Store(0)
 	}

@@ -243,7 +243,8 @@ def routes_table(routes, b, w):
         rr.setdefault((int(r["n"]), r["step"], r["route"]), []).append(float(r["requests"]))
     if not rr:
         return
-    w("Registry requests per resource by route (capiscio_server_identity):")
+    w("Registry requests per resource by route (capiscio_server_identity), and the TCP connections the step's "
+      "clients opened (with connections kept alive, about -parallelism per provider process that calls the registry):")
     w("")
     w("| N | step | route | requests | per resource |")
     w("|--:|---|---|--:|--:|")

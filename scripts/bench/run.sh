@@ -387,6 +387,9 @@ step() {
   reqs=$(jq -n --argjson a "$after" --argjson b "$before" '$a.requests - $b.requests')
   jq -rn --argjson a "$after" --argjson b "$before" --arg p "$n	$kind	$rep	$st" --arg backend "$backend" \
     '$a.byRoute | to_entries[] | select(.value - ($b.byRoute[.key] // 0) > 0) | "\($p)\t\(.key)\t\(.value - ($b.byRoute[.key] // 0))\t\($backend)"' >>"$out/routes.tsv"
+  # TCP connections the step's clients opened (a client that keeps them alive opens about -parallelism)
+  jq -rn --argjson a "$after" --argjson b "$before" --arg p "$n	$kind	$rep	$st" --arg backend "$backend" \
+    '($a.connections // 0) - ($b.connections // 0) | select(. > 0) | "\($p)\t(TCP connections opened)\t\(.)\t\($backend)"' >>"$out/routes.tsv"
   read -r tfrss tfcpu < <(tail -n 1 "$work/tf.rss" | awk '{printf "%s %.2f\n", $1, $2 + $3}')
   rcpu=$(awk -v a="$rcpu0" -v b="$rcpu1" 'BEGIN {printf "%.2f", b - a}')
   case "$kind" in

@@ -87,6 +87,7 @@ func Start(t testing.TB, opts ...Option) *Registry {
 		t.Fatalf("registrytest: starting the registry: %v", err)
 	}
 	ts.Config.Handler = wrap(srv.Handler(), o.middleware)
+	ts.Config.ConnState = srv.ConnState
 	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
