@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capiscio/terraform-provider-capiscio/internal/cpuprofile"
 	"github.com/capiscio/terraform-provider-capiscio/internal/protocol"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver"
 	"github.com/capiscio/terraform-provider-capiscio/internal/registryserver/registrytest"
@@ -120,7 +121,7 @@ type measure struct {
 // the store's last transaction id.
 func startMeasure(b *testing.B, reg *registrytest.Registry) measure {
 	b.ResetTimer()
-	return measure{reg: reg, cpu: processCPU(), txID: registryserver.LastTxID(reg.Server)}
+	return measure{reg: reg, cpu: cpuprofile.ProcessCPU(), txID: registryserver.LastTxID(reg.Server)}
 }
 
 // report adds three metrics: ops/s; cpu-µs/op, the process CPU time per op
@@ -129,7 +130,7 @@ func startMeasure(b *testing.B, reg *registrytest.Registry) measure {
 // how many write requests shared one fsynced commit (group commit).
 func (m measure) report(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
-	b.ReportMetric(float64((processCPU()-m.cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((cpuprofile.ProcessCPU()-m.cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 	if commits := registryserver.LastTxID(m.reg.Server) - m.txID; commits > 0 {
 		b.ReportMetric(float64(b.N)/float64(commits), "writes/commit")
 	}
