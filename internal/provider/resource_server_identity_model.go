@@ -299,11 +299,11 @@ func registeredPublic(s *protocol.Server) (keys.Public, bool) {
 // known is false when the reply does not say which key the record holds.
 func holdsKey(s *protocol.Server, pemText string) (same, known bool) {
 	ours, err := keys.ParsePublicPEM(pemText)
-	theirs, ok := registeredPublic(s)
-	if err != nil || !ok {
+	theirs, theirErr := registeredKey(s)
+	if err != nil || theirErr != nil || theirs == nil {
 		return false, false
 	}
-	return ours.Equal(theirs.Key), true
+	return ours.Equal(theirs), true
 }
 
 // declaredKey describes this resource's own key, the one in public_key_pem.

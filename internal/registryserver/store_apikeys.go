@@ -1,29 +1,7 @@
 package registryserver
 
-// The store keeps every record of the registry in one bbolt file,
-// DIR/registry.db.
-//
-// Why bbolt and not SQLite: bbolt is pure Go (no cgo, so the registry
-// cross-compiles with the provider and needs no C toolchain), it is one file
-// with no server, and every committed transaction is fsynced before Commit
-// returns (NoSync stays false), so an acknowledged write survives kill -9 and
-// power loss. Its single writer would cap throughput at one fsync per request;
-// DB.Batch merges concurrent write transactions into one commit (group
-// commit), so N requests that arrive together share one fsync.
-//
-// Layout (all values JSON unless noted):
-//
-//	meta            schema_version -> uint64 BE; dev_key_created -> "1";
-//	                api_key_secret -> 32 random bytes (raw), the HMAC key of api_key_hmacs
-//	api_key_hmacs   hex(HMAC-SHA256(api_key_secret, key)) -> apiKeyRecord
-//	api_keys        hex(SHA-256(key)) -> apiKeyRecord   written by schema 1 only; each entry
-//	                moves to api_key_hmacs on its first successful use
-//	servers         id -> serverRecord
-//	org_servers     org 0x00 seq(uint64 BE) -> id     creation order per org, for listing
-//	badges          jti -> badgeRecord
-//	server_badges   id exp(uint64 BE unix s) jti -> "" unexpired badges of a server, for revocation
-//	revocations     revokedAt(uint64 BE unix ns) jti -> revocationRecord   time-ordered
-//	idempotency     org 0x00 Idempotency-Key -> idempotencyRecord
+// The store's API keys. store.go describes the store: why bbolt, the
+// durability it gives and the layout of its buckets.
 
 import (
 	"crypto/hmac"

@@ -280,6 +280,37 @@ def pg_summary(S, w):
     w("")
 
 
+def tls_ratios(S, b, w):
+    """capiscio's extra over tls_private_key's measured three ways, for a shared machine where wall times wander."""
+    if not all(k in S.kinds(b) for k in ("terraform_data", "capiscio_server_identity", "tls_private_key")):
+        return
+
+    def per_repeat(n, kind, step, cols):
+        return [sum(float(r[c] or 0) for c in cols) for r in S.by.get((b, n, kind, step), [])]
+
+    def extra(n, step, cols, agg):
+        vals = {k: per_repeat(n, k, step, cols) for k in ("terraform_data", "capiscio_server_identity", "tls_private_key")}
+        if not all(vals.values()):
+            return "–"
+        base = agg(vals["terraform_data"])
+        return ratio(agg(vals["capiscio_server_identity"]) - base, agg(vals["tls_private_key"]) - base)
+
+    w(f"capiscio_server_identity's extra over terraform_data divided by tls_private_key's ({b}), measured four ways: "
+      "median seconds (the tables above); the fastest repeat of each kind (the least disturbed by other work on "
+      "the machine); median CPU seconds of Terraform, its plugins and the local registry; and the same CPU without "
+      "the local registry (which runs on the same cores here, and on CapiscIO's servers in production):")
+    w("")
+    w("| N | step | median s | fastest s | CPU s | CPU s without the registry | repeats |")
+    w("|--:|---|--:|--:|--:|--:|--:|")
+    for n in S.ns(b):
+        for st in STEPS:
+            reps = len(S.by.get((b, n, "capiscio_server_identity", st), []))
+            w(f"| {n} | {st} | {extra(n, st, ['seconds'], statistics.median)} | {extra(n, st, ['seconds'], min)} "
+              f"| {extra(n, st, ['terraform_cpu_s', 'registry_cpu_s'], statistics.median)} "
+              f"| {extra(n, st, ['terraform_cpu_s'], statistics.median)} | {reps} |")
+    w("")
+
+
 def backends_compared(S, w):
     """At the largest N both backends ran: seconds and state bytes per resource of every kind side by side."""
     common = sorted(set(S.ns("local")) & set(S.ns("pg")))
@@ -391,6 +422,7 @@ def cmd_report(args):
         routes_table(routes, b, w)
         if b == "pg":
             pg_summary(S, w)
+        tls_ratios(S, b, w)
     if several:
         backends_compared(S, w)
     profiles_section(d, w)
