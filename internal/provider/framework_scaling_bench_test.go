@@ -30,7 +30,7 @@ import (
 // is about what a no-change plan of 1,000 identities costs more than one of
 // 1,000 tls_private_key on remote state. No code of this provider runs here.
 //
-// Run with: go test -run '^$' -bench FrameworkPlanBySchemaSize ./internal/provider/
+// Run it alone with go test -run '^$' -bench FrameworkPlanBySchemaSize ./internal/provider (make bench-go runs it).
 func BenchmarkFrameworkPlanBySchemaSize(b *testing.B) {
 	for _, n := range []int{11, 25} {
 		b.Run(fmt.Sprintf("attributes=%d", n), func(b *testing.B) {

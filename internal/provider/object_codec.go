@@ -108,7 +108,12 @@ func (c *objectCodec[T]) value(ctx context.Context, m *T) (tftypes.Value, diag.D
 	rv := reflect.ValueOf(m).Elem()
 	values := make(map[string]tftypes.Value, len(c.fields))
 	for _, f := range c.fields {
-		v, err := rv.Field(f.index).Interface().(attr.Value).ToTerraformValue(ctx)
+		av, ok := rv.Field(f.index).Interface().(attr.Value)
+		if !ok { // newObjectCodec checked the field's type: never
+			diags.AddAttributeError(path.Root(f.name), "Value Conversion Error", "This is always an error in the provider; please report it.")
+			return tftypes.Value{}, diags
+		}
+		v, err := av.ToTerraformValue(ctx)
 		if err == nil && !v.Type().Equal(f.tf) {
 			err = fmt.Errorf("the value is a %s, the schema's type is %s", v.Type(), f.tf)
 		}

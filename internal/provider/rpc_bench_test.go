@@ -25,7 +25,7 @@ import (
 // alone 19%; this provider's resource methods 8% with the registry client; the
 // local registry 15%; the garbage collector most of the rest).
 //
-// Run with: go test -run '^$' -bench CreateRPCs -benchtime 500x ./internal/provider/
+// Run it alone with go test -run '^$' -bench CreateRPCs ./internal/provider (make bench-go runs it).
 func BenchmarkServerIdentity_CreateRPCs(b *testing.B) {
 	ctx := context.Background()
 	gctune.Start(os.Getenv) // as main does

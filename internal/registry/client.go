@@ -138,13 +138,14 @@ func New(cfg Config) (*Client, error) {
 		clone := *cfg.HTTPClient
 		hc = &clone
 	} else {
-		hc = cleanhttp.DefaultPooledClient()
-		// cleanhttp keeps GOMAXPROCS+1 idle connections per host (3 on two
-		// cores). Terraform runs 10 operations at once by default, all
-		// against this one host: the connections above 3 were closed after
-		// each request and dialled again for the next (on both sides, a
-		// TCP handshake and teardown per request).
-		hc.Transport.(*http.Transport).MaxIdleConnsPerHost = MaxIdleConnsPerHost
+		// cleanhttp's pooled client, with more idle connections: cleanhttp
+		// keeps GOMAXPROCS+1 per host (3 on two cores), and Terraform runs 10
+		// operations at once by default, all against this one host, so the
+		// connections above 3 were closed after each request and dialled
+		// again for the next (a TCP handshake and teardown per request).
+		transport := cleanhttp.DefaultPooledTransport()
+		transport.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+		hc = &http.Client{Transport: transport}
 	}
 	hc.Timeout = timeout
 	origin := base.Scheme + "://" + base.Host
