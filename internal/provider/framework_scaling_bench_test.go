@@ -71,7 +71,7 @@ func BenchmarkFrameworkPlanBySchemaSize(b *testing.B) {
 				})
 				mustNoDiags(b, err, plan.Diagnostics)
 			}
-			b.ReportMetric(float64((cpuprofile.ProcessCPU()-start).Microseconds())/float64(b.N), "cpu-µs/op")
+			reportCPU(b, start)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -57,7 +58,43 @@ func BenchmarkServerIdentity_CreateRPCs(b *testing.B) {
 		})
 		mustNoDiags(b, err, applied.Diagnostics)
 	}
-	b.ReportMetric(float64((cpuprofile.ProcessCPU()-start).Microseconds())/float64(b.N), "cpu-µs/op")
+	reportCPU(b, start)
+}
+
+// BenchmarkServerIdentity_RefreshRPCs measures the provider's work for one
+// existing identity in a no-change plan, in process: ReadResource (the record
+// read from the local registry) and PlanResourceChange with the identity's
+// state as prior and proposed state.
+func BenchmarkServerIdentity_RefreshRPCs(b *testing.B) {
+	ctx := context.Background()
+	gctune.Start(os.Getenv) // as main does
+	reg := registrytest.Start(b)
+	srv := providerserver.NewProtocol6(New("bench")())()
+	configureProviderServer(b, srv, reg)
+	objType := serverIdentitySchema(ctx).Type().TerraformType(ctx).(tftypes.Object)
+	configDV := dynamicValue(b, objType, nullObject(objType))
+	const typeName = "capiscio_server_identity"
+	plan, err := srv.PlanResourceChange(ctx, &tfprotov6.PlanResourceChangeRequest{
+		TypeName: typeName, PriorState: dynamicValue(b, objType, tftypes.NewValue(objType, nil)), ProposedNewState: configDV, Config: configDV,
+	})
+	mustNoDiags(b, err, plan.Diagnostics)
+	created, err := srv.ApplyResourceChange(ctx, &tfprotov6.ApplyResourceChangeRequest{
+		TypeName: typeName, PriorState: dynamicValue(b, objType, tftypes.NewValue(objType, nil)),
+		PlannedState: plan.PlannedState, Config: configDV, PlannedPrivate: plan.PlannedPrivate,
+	})
+	mustNoDiags(b, err, created.Diagnostics)
+
+	start := cpuprofile.ProcessCPU()
+	b.ResetTimer()
+	for b.Loop() {
+		read, err := srv.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: typeName, CurrentState: created.NewState, Private: created.Private})
+		mustNoDiags(b, err, read.Diagnostics)
+		planned, err := srv.PlanResourceChange(ctx, &tfprotov6.PlanResourceChangeRequest{
+			TypeName: typeName, PriorState: read.NewState, ProposedNewState: read.NewState, Config: configDV, PriorPrivate: read.Private,
+		})
+		mustNoDiags(b, err, planned.Diagnostics)
+	}
+	reportCPU(b, start)
 }
 
 // configureProviderServer configures srv for the local registry reg.
@@ -74,6 +111,11 @@ func configureProviderServer(b *testing.B, srv tfprotov6.ProviderServer, reg *re
 		TerraformVersion: "1.11.4", Config: dynamicValue(b, typ, tftypes.NewValue(typ, vals)),
 	})
 	mustNoDiags(b, err, resp.Diagnostics)
+}
+
+// reportCPU reports the process's CPU per op since start as cpu-µs/op.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64((cpuprofile.ProcessCPU()-start).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
 func nullAttributes(typ tftypes.Object) map[string]tftypes.Value {
