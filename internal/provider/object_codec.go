@@ -21,8 +21,7 @@ import (
 // Set and compiles a regular expression for each tag while doing so
 // (https://github.com/hashicorp/terraform-plugin-framework/issues/725, open
 // since 2023), then walks a path per field (each step copies the schema's
-// attribute map).
-// A profile of an apply of 300 identities on remote state put a fifth of the
+// attribute map). A profile of an apply of 300 identities on remote state put a fifth of the
 // provider's CPU there: the model has 25 attributes and an apply converts it
 // about six times per identity. The codec keeps the framework's own value
 // types and conversions (attr.Type.ValueFromTerraform, attr.Value
@@ -46,8 +45,9 @@ type codecField struct {
 // newObjectCodec maps the tfsdk-tagged fields of T onto the attributes and
 // blocks of s. Every attribute needs a field of the framework value type the
 // schema gives it, and every field an attribute: anything else is a bug in
-// this provider, reported when the provider starts rather than on a user's
-// apply.
+// this provider, which the first conversion reports (identityCodec panics
+// with the reason), so every test that plans an identity catches it before
+// a release does.
 func newObjectCodec[T any](ctx context.Context, s schema.Schema) (*objectCodec[T], error) {
 	objType, ok := s.Type().TerraformType(ctx).(tftypes.Object)
 	if !ok {
